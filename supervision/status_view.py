@@ -37,6 +37,8 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
     )
     if bot.get("stale") and not bot.get("starting"):
         console.print(_stale(bot))
+    if (node := _node_line(status)) is not None:
+        console.print(node)
     if not bot.get("accounts"):
         console.print(_section(status))
     else:
@@ -80,6 +82,22 @@ def _stale(bot: dict[str, Any]) -> Text:
     return Text(f"no status written for {since}: the bot holds its lock but its loop is stuck "
                 "or its process is stopped; the figures below are as of its heartbeat",
                 style="bold red")
+
+
+def _node_line(status: dict[str, Any]) -> Text | None:
+    """A cluster node's line: its id and the accounts it holds (found running a cluster by the
+    README: a node holding none printed an empty table with `open 0`, as a bot trading
+    nothing would, and nothing said where the accounts run)."""
+    node = (status.get("cluster") or {}).get("this_node")
+    if not isinstance(node, dict) or not node.get("node"):
+        return None
+    held, last = node.get("accounts") or {}, node.get("last_accounts") or {}
+    what = ("holds " + ", ".join(f"{name} (epoch {lease['epoch']})"
+                                 for name, lease in held.items()) if held
+            else "holds no account" + (f" (held {', '.join(last)} when it last wrote)"
+                                       if last else ""))
+    return Text(f"cluster node {node['node']}: {what}; `bot.py cluster` shows every node "
+                "and lease")
 
 
 def _liveness(bot: dict[str, Any]) -> str:
