@@ -169,7 +169,10 @@ def line_of_problem(lines: dict[tuple[str, ...], int], key: str, detail: str) ->
     the one the file sets when the other is a default. Found by review: `strategy.name =
     "hedge_grid"` without hedge_mode was refused naming no line (no [exchange] table), and
     `entry_z = 0.2` alone at the [strategy] header, not at its line. Order: the line that sets
-    `key`; else one that sets another named key (an account's own first); else `line_of(key)`."""
+    `key`; else one that sets another named key (an account's own first); else, for an
+    account's key its entry does not set, the top-level key it inherits (found running a cluster
+    by the README: `exchange.stop_mode = "bot"` in `[exchange]` was refused at the first
+    `[[accounts]]` header); else `line_of(key)`."""
     found = set_at(lines, key)
     if found is not None or key.startswith("-"):  # a command line's --data-dir: no file line
         return found
@@ -180,4 +183,6 @@ def line_of_problem(lines: dict[tuple[str, ...], int], key: str, detail: str) ->
             found = set_at(lines, name)
             if found is not None:
                 return found
+    if account and (inherited := set_at(lines, key[account.end():])) is not None:
+        return inherited
     return line_of(lines, key)

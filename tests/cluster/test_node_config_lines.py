@@ -48,6 +48,11 @@ TWO = ('[bot]\nmode = "live"\n' + NODE + '[[accounts]]\nname = "a"\n[accounts.ex
     ('[bot]\nmode = "live"\n[exchange]\nid = "bybit"\nstop_mode = "bot"\n[symbols]\n'
      'list = ["BTC/USDT:USDT"]\n' + NODE, 5, 'exchange.stop_mode = "bot": a node stops'),
     (TWO, 18, 'accounts[1].exchange.stop_mode = "bot": a node stops'),
+    # found running a cluster by the README: a key the accounts inherit from the top-level
+    # section was located at the first [[accounts]] header (line 10), not at its own line
+    ('[bot]\nmode = "live"\n[exchange]\nid = "bybit"\nstop_mode = "bot"\n[symbols]\n'
+     'list = ["BTC/USDT:USDT"]\n' + NODE + '[[accounts]]\nname = "a"\n', 5,
+     'accounts[0].exchange.stop_mode = "bot": a node stops'),
     ('[bot]\nmode = "live"\naccount = "abcdefghijkl"\n[exchange]\nid = "bybit"\n[symbols]\n'
      'list = ["BTC/USDT:USDT"]\n' + NODE, 7, "symbols.list: BTC/USDT:USDT: its client order ids"),
     (HEAD + '[cluster]\nenabled = true\nshared_dir = "a_file/shared"\n', 9,
