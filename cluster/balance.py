@@ -1,14 +1,16 @@
 """How many accounts a node should hold, from the live nodes the database knows (pure).
 
-A node holds at most ceil(accounts / live nodes) while others are alive; above that it hands
-one account back (releases its lease after stopping it) per balancing step, and below it it
-tries to acquire. A returning or new node therefore gets its share only through the lease
-protocol: holders release, it acquires released leases like any other.
+The accounts are split as evenly as the live nodes allow: each holds floor(accounts / live)
+or one more, the extra ones going to the nodes holding the most already (then by node id), so
+4 accounts on 3 nodes sit 2, 1, 1 and a node that comes back takes the fewest hand-overs to
+reach its share. Above its share a node hands one account back (releases its lease after
+stopping it) per balancing step; below it, it tries to acquire; at its share it takes no
+released lease, so the one it gave up goes to the node below its share instead of straight
+back. A returning or new node therefore gets its share only through the lease protocol.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,8 @@ class NodeSeen:
     ready: bool = True
     """False while the node's account starts are failing (it gives back what it acquires):
     it is not counted, so the others keep the accounts it cannot run."""
+    holds: int = 0
+    """How many accounts the node held at its last heartbeat."""
 
 
 def fresh(age_ms: int, ttl_ms: int) -> bool:
@@ -49,9 +53,17 @@ def live_nodes(nodes: Sequence[NodeSeen], me: str, stale_after_ms: int) -> int:
     return len({n.node for n in nodes if fresh(n.age_ms, stale_after_ms) and n.ready} | {me})
 
 
-def share(accounts: int, live: int) -> int:
-    """The most accounts one node should hold with `live` nodes alive (at least one)."""
-    return math.ceil(accounts / max(live, 1))
+def target(accounts: int, nodes: Sequence[NodeSeen], me: str, mine: int,
+           stale_after_ms: int) -> int:
+    """This node's share of `accounts` among the live, ready nodes (itself always counted,
+    holding `mine`): floor(accounts / live), plus one for the first accounts % live nodes by
+    accounts held (most first), then node id."""
+    seen = {n.node: n.holds for n in nodes
+            if n.node != me and fresh(n.age_ms, stale_after_ms) and n.ready}
+    seen[me] = mine
+    order = sorted(seen, key=lambda node: (-seen[node], node))
+    base, extra = divmod(accounts, len(order))
+    return base + (1 if order.index(me) < extra else 0)
 
 
 def to_hand_over(held: Sequence[str], cap: int) -> list[str]:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from cluster.balance import AccountListWatch, NodeSeen, live_nodes, share, to_hand_over
+from cluster.balance import AccountListWatch, NodeSeen, live_nodes, target, to_hand_over
 from cluster.beat_outage import BeatOutage
 from cluster.keeper import LeaseBackend, LeaseChanged, LeaseKeeper
 from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable
@@ -81,12 +81,11 @@ class ClusterNode:
         self._acquired: set[str] = set()
         self._held: dict[str, Held] = {}
         self._dropped: set[str] = set()
-        """Accounts stopped because their lease was not renewed in time while their keeper
-        still holds it: a late renewal can make it valid again without any event."""
+        """Stopped as their lease was not renewed in time while their keeper still holds it: a
+        late renewal can make it valid again without any event."""
         self._unsafe: set[str] = set()
-        """Accounts whose stop did not end cleanly (actors stuck, possibly mid-request, or
-        stop/close raised): their keeper's lease is never released, it is left to expire, so
-        the next holder waits expiry + grace as after a dead node."""
+        """Accounts whose stop did not end cleanly (actors stuck, possibly mid-request, or stop/
+        close raised): their lease is left to expire, never released (expiry + grace)."""
         self._cap = len(self.accounts)
         self._lists = AccountListWatch(node_id, self.accounts, logger)
         self._events: queue.Queue[tuple[LeaseKeeper, LeaseChanged] | None] = queue.Queue()
@@ -410,8 +409,8 @@ class ClusterNode:
                                  ready=not self._backoff.any_waiting())
         now, rows = self._registry.nodes()
         self._lists.check(now, rows, self._settings.ttl_ms)
-        return [NodeSeen(node=r["node"], age_ms=now - r["seen_ms"], ready=r.get("ready", True))
-                for r in rows]
+        return [NodeSeen(node=r["node"], age_ms=now - r["seen_ms"], ready=r.get("ready", True),
+                         holds=len(r["accounts"])) for r in rows]
 
     def _beat_loop(self) -> None:
         """Heartbeats on their own thread: a database call that hangs must not hold up the
@@ -438,13 +437,14 @@ class ClusterNode:
             snapshot = self._seen
         if snapshot is None or time.monotonic() - snapshot[0] > self._settings.ttl_s:
             return  # no fresh view of the cluster: keep the current share
-        live = live_nodes(snapshot[1], self.node_id, self._settings.ttl_ms)
-        cap = share(len(self.accounts), live)
+        held, ttl_ms = sorted(self.held()), self._settings.ttl_ms
+        live = live_nodes(snapshot[1], self.node_id, ttl_ms)
+        cap = target(len(self.accounts), snapshot[1], self.node_id, len(held), ttl_ms)
         with self._lock:
             self._cap = cap
-        for account in to_hand_over(sorted(self.held()), cap):
+        for account in to_hand_over(held, cap):
             self._log.info("{}: handing over to balance {} accounts across {} live nodes "
-                           "(at most {} each)", account, len(self.accounts), live, cap)
+                           "({} on this one)", account, len(self.accounts), live, cap)
             self._stop_account(account, "handed over for balance")
             self._renew_keeper(account, release=True)
 

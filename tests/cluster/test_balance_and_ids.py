@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cluster.balance import NodeSeen, live_nodes, share, to_hand_over
+from cluster.balance import NodeSeen, live_nodes, target, to_hand_over
 from trading.client_ids import (
     EPOCH_RESERVE,
     check_fits,
@@ -18,11 +18,35 @@ from trading.client_ids import (
 from trading.orders import OrderPurpose
 
 
-def test_share_is_the_ceiling_over_live_nodes() -> None:
-    assert share(6, 3) == 2
-    assert share(6, 2) == 3
-    assert share(7, 3) == 3
-    assert share(6, 0) == 6  # no node seen yet: this node alone
+def _targets(accounts: int, holds: dict[str, int]) -> dict[str, int]:
+    """Each node's target as it computes it, every node seeing the same rows."""
+    rows = [NodeSeen(node=n, age_ms=0, holds=h) for n, h in holds.items()]
+    return {me: target(accounts, rows, me, holds[me], 2000) for me in holds}
+
+
+def test_targets_split_the_accounts_evenly_extra_ones_to_the_nodes_holding_most() -> None:
+    assert _targets(6, {"a": 2, "b": 2, "c": 2}) == {"a": 2, "b": 2, "c": 2}
+    assert _targets(6, {"a": 3, "b": 3}) == {"a": 3, "b": 3}
+    # 4 on 3: 2, 1, 1 (a ceiling of 2 each left a returning node with none: 2, 2, 0)
+    assert _targets(4, {"a": 2, "b": 2, "c": 0}) == {"a": 2, "b": 1, "c": 1}
+    assert _targets(4, {"a": 0, "b": 2, "c": 2}) == {"a": 1, "b": 2, "c": 1}
+    assert _targets(7, {"a": 1, "b": 3, "c": 3}) == {"a": 2, "b": 3, "c": 2}
+    assert target(6, [], "me", 0, 2000) == 6  # no node seen yet: this node alone
+
+
+def test_a_stale_or_unready_node_gets_no_share() -> None:
+    rows = [NodeSeen(node="a", age_ms=100, holds=1), NodeSeen(node="b", age_ms=5000, holds=2),
+            NodeSeen(node="c", age_ms=0, holds=0, ready=False)]
+    assert target(4, rows, "me", 1, 2000) == 2  # a and me live: 2 each
+
+
+@given(st.integers(min_value=1, max_value=40),
+       st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=8))
+def test_targets_add_up_to_the_accounts_and_differ_by_one_at_most(
+        accounts: int, held: list[int]) -> None:
+    targets = _targets(accounts, {f"n{i}": h for i, h in enumerate(held)})
+    assert sum(targets.values()) == accounts
+    assert max(targets.values()) - min(targets.values()) <= 1
 
 
 def test_live_nodes_counts_fresh_heartbeats_and_always_this_node() -> None:

@@ -1,8 +1,9 @@
 """ClusterNode in one process on a real PostgreSQL: two nodes, four accounts (accounts are
 fakes injected through the node's constructor; leases, heartbeats and the takeover journal are
-the real tables). The nodes split the accounts 2/2 (at most ceil(accounts/live nodes) each,
-reached by the first holder releasing, never by taking); a node that stops releases its
-accounts and the other runs all four; a lost lease stops the account without closing it."""
+the real tables). The nodes split the accounts 2/2 (as evenly as the live nodes allow, reached
+by the first holder releasing, never by taking), 2/1/1 on three; a node that stops releases
+its accounts and the other runs all four; a lost lease stops the account without closing
+it."""
 
 from __future__ import annotations
 
@@ -342,3 +343,36 @@ def test_a_stopping_node_stops_its_accounts_at_once_not_one_after_the_other(
     nodes.remove(node)
     assert all(a.stopped for a in made) and not barrier.broken
     assert store.all_leases()[1] == []  # every lease released: each account stopped cleanly
+
+
+def test_a_third_node_gets_its_share_of_four_accounts_and_the_split_stays(
+        pg_url: str, nodes: list[ClusterNode]) -> None:
+    """Found by a user run of the README's cluster: with 4 accounts on 3 nodes each node was
+    capped at ceil(4/3) = 2, so the nodes holding 2 and 2 released nothing and the third,
+    started or restarted, held no account for as long as it ran."""
+    announced: list[tuple[str, str]] = []
+    s1, s2, s3 = Starter(), Starter(), Starter()
+    first = node_1_runs_all(pg_url, nodes, s1, announced)
+    second = make_node(pg_url, "node-2", s2, announced).start()
+    nodes.append(second)
+    wait_until(lambda: len(first.held()) == 2 and len(second.held()) == 2, timeout=30,
+               interval=0.05, message="two accounts each")
+    third = make_node(pg_url, "node-3", s3, announced).start()
+    nodes.append(third)
+    trio = (first, second, third)
+    wait_until(lambda: sorted(len(n.held()) for n in trio) == [1, 1, 2], timeout=30,
+               interval=0.05, message="2, 1, 1 with the third node holding one")
+    assert len(third.held()) == 1
+    starts = len(s1.started) + len(s2.started) + len(s3.started)
+    registry = ClusterRegistry(open_database(pg_url))
+    beats = {r["node"]: r["seen_ms"] for r in registry.nodes()[1]}
+
+    def beaten_twice_more() -> bool:  # each node wrote its heartbeat twice since (0.2 s each)
+        rows = {r["node"]: r["seen_ms"] for r in registry.nodes()[1]}
+        return all(rows[n] >= beats[n] + 2 * 200 for n in beats)
+
+    wait_until(beaten_twice_more, timeout=10, interval=0.05, message="more balancing rounds")
+    assert sorted(len(n.held()) for n in trio) == [1, 1, 2]  # no account moving back and forth
+    assert len(s1.started) + len(s2.started) + len(s3.started) == starts
+    assert sorted(a for n in trio for a in n.held()) == ACCOUNTS
+    assert announced == []
