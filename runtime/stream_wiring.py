@@ -111,7 +111,9 @@ def dry_run_prices(settings: Settings, public: Any) -> Any:
         if e.streams:  # as live says it (with_streams): REST, so a proxy is never bypassed
             logger.warning("exchange.streams off: exchange.api_url is set without "
                            "exchange.ws_url; dry-run prices are polled over REST")
-        return LiveTickerSource(public, symbols, interval_s=e.poll_interval_s)
+        # a price not read again within the stale time and two polls: the venue is not answering
+        return LiveTickerSource(public, symbols, interval_s=e.poll_interval_s,
+                                stale_after_s=e.stream_stale_s + 2 * e.poll_interval_s)
 
     from exchange.ccxt.factory import pro_exchange_factory
     from exchange.ccxt.stream_tickers import StreamedTickerSource
@@ -128,6 +130,9 @@ def dry_run_prices(settings: Settings, public: Any) -> Any:
 
     # REST stands in for the ticker stream only while it is down: at a pace the budget allows
     fallback_s = fitting_poll_interval(e.id, e.poll_interval_s, e.rate_budget_share)
+    # a quiet symbol is read over REST after stream_symbol_silent_s: older than that, the
+    # stale time and two polls, neither the stream nor REST is giving its price
+    stale_after_s = e.stream_symbol_silent_s + e.stream_stale_s + 2 * fallback_s
     return StreamedTickerSource(public, symbols, interval_s=fallback_s,
                                 stale_s=e.stream_stale_s, streams_for=streams_for,
-                                silent_s=e.stream_symbol_silent_s)
+                                silent_s=e.stream_symbol_silent_s, stale_after_s=stale_after_s)

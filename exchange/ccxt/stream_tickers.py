@@ -27,8 +27,9 @@ from exchange.records import VenueFill, VenueOrder, VenueTicker
 class StreamedTickerSource(LiveTickerSource):
     def __init__(self, fetcher: TickerFetcher, symbols: list[str], *, interval_s: float,
                  stale_s: float, streams_for: Callable[[StreamSink], Any],
-                 silent_s: float | None = None, logger: Any = None) -> None:
-        super().__init__(fetcher, symbols, interval_s=interval_s)
+                 silent_s: float | None = None, logger: Any = None,
+                 stale_after_s: float | None = None) -> None:
+        super().__init__(fetcher, symbols, interval_s=interval_s, stale_after_s=stale_after_s)
         self.stale_s = stale_s
         self._wanted = set(symbols)
         self.silent = (SilentSymbols(symbols, silent_s=silent_s, logger=logger or _logger,
@@ -64,6 +65,7 @@ class StreamedTickerSource(LiveTickerSource):
                 if asked_at is not None and self._marks.newer(t.symbol, asked_at):
                     continue  # the stream's price came during the REST call: it is newer
                 self._last[t.symbol] = (received, t.last)
+                self._heard[t.symbol] = received
             self._keep_volumes(tickers)
 
     def _mark(self) -> int:

@@ -5,6 +5,10 @@ built without credentials). Implements the paper exchange's price-source protoco
 `initial_price(symbol) -> Decimal` and `path(symbol, from_ms, to_ms) -> [(ts_ms, Decimal)]`
 (the latest polled price if its timestamp is in (from_ms, to_ms], else []).
 A ticker without an exchange timestamp is stamped with the local clock at receipt.
+`stale_after_s`: a symbol whose price has not been heard from the venue for this long is
+`stale` (the paper exchange then leaves it out of its tickers, so the feed stops ticking it and
+`risk.max_price_age_s` applies as in live: the paper book kept answering the last price as
+fresh, and a dry run went on opening positions at a price minutes old through a venue outage).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class LiveTickerSource:
         *,
         interval_s: float = 2.0,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        stale_after_s: float | None = None,
     ) -> None:
         if not symbols:
             raise ValueError("LiveTickerSource needs at least one symbol")
@@ -42,6 +47,9 @@ class LiveTickerSource:
         self._clock_ms = clock_ms
         self._lock = threading.Lock()
         self._last: dict[str, tuple[int, Decimal]] = {}
+        self.stale_after_s = stale_after_s
+        self._heard: dict[str, int] = {}
+        """When each symbol's price last came from the venue (local clock, ms)."""
         self._volume: dict[str, Decimal] = {}
         """The last 24 h quote volume each symbol's tickers told (`volume_24h`)."""
         self._stop = threading.Event()
@@ -64,6 +72,7 @@ class LiveTickerSource:
             ts = ticker.timestamp
             fresh[symbol] = (ts if ts is not None else received, ticker.last)
         with self._lock:
+            self._heard.update((symbol, received) for symbol in fresh)
             for symbol, (ts, price) in fresh.items():
                 previous = self._last.get(symbol)
                 if previous is None or ts >= previous[0]:
@@ -107,6 +116,14 @@ class LiveTickerSource:
         if self._thread is not None:
             self._thread.join(timeout_s)
             self._thread = None
+
+    def stale(self, symbol: str) -> bool:
+        """Whether `symbol`'s price is older than `stale_after_s` (never without one)."""
+        if self.stale_after_s is None:
+            return False
+        with self._lock:
+            heard = self._heard.get(symbol)
+        return heard is not None and self._clock_ms() - heard > self.stale_after_s * 1000
 
     def last(self, symbol: str) -> tuple[int, Decimal] | None:
         with self._lock:

@@ -58,8 +58,11 @@ class QueryMixin:
 
     def _tickers(self, symbols: list[str]) -> dict[str, VenueTicker]:
         result = {}
+        stale = getattr(self._source, "stale", None)  # a dry run's live source
         for symbol in symbols:
             book = self._book(symbol)
+            if stale is not None and stale(symbol):
+                continue  # no venue price for long: none, as a venue outage gives none live
             with book.lock:
                 now = self._now_ms()
                 self._catch_up(book, now)
