@@ -33,6 +33,7 @@ from actors.messages import OrderActivity, Reconcile, Timer
 from actors.periodic import Periodic
 from exchange import errors
 from exchange.port import ExchangePort
+from exchange.records import VenueOrderStatus
 from trading.commands import CancelOrder
 from trading.frozen import replace
 from trading.orders import OrderPurpose, OrderStatus
@@ -173,6 +174,9 @@ class StopWatch:
             log = self.log.bind(symbol=stop.symbol)
             if self._unsent.get(stop.client_order_id) == found:
                 pass  # said already; its actor is still not running to hear it
+            elif found == VenueOrderStatus.CLOSED:  # it fired: its fill is on the way
+                log.info("stop {} filled on the exchange: telling its actor",
+                         stop.client_order_id)
             elif found:
                 log.warning("stop {} is {} on the exchange", stop.client_order_id, found)
             else:
