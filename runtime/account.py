@@ -304,9 +304,8 @@ class AccountRuntime:
     def start(self) -> None:
         assert self.sup is not None and self.feed is not None, "build() first"
         if self.tagged:
-            self.log.info(
-                "account starting: exchange {} symbols {}", self.exchange.id, len(self.symbols)
-            )
+            self.log.info("account starting: exchange {} symbols {}",
+                          self.settings.exchange.id, len(self.symbols))
         self.sup.start()
         self._resume_emergency_closes()
         self.feed.start()

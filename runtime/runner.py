@@ -219,7 +219,8 @@ class Bot:
             with call_scope(CallScope(fence=fence)):
                 account.open()
         symbols = sum(len(a.symbols) for a in self.accounts)
-        exchanges = ",".join(sorted({a.exchange.id for a in self.accounts}))
+        # the configured venue (a dry run's fills are the paper exchange's, its prices the venue's)
+        exchanges = ",".join(sorted({a.settings.exchange.id for a in self.accounts}))
         if s.has_accounts:
             log.info("bot starting: pid {} mode {} accounts {} exchange {} version {} symbols {}",
                      os.getpid(), s.bot.mode, ",".join(a.name for a in self.accounts), exchanges,
