@@ -32,7 +32,8 @@ class StreamedTickerSource(LiveTickerSource):
         super().__init__(fetcher, symbols, interval_s=interval_s, stale_after_s=stale_after_s)
         self.stale_s = stale_s
         self._wanted = set(symbols)
-        self.silent = (SilentSymbols(symbols, silent_s=silent_s, logger=logger or _logger,
+        self._log = logger or _logger
+        self.silent = (SilentSymbols(symbols, silent_s=silent_s, logger=self._log,
                                      monotonic=time.monotonic) if silent_s else None)
         """Symbols the stream stopped carrying while it is up (None: not watched)."""
         self._was_healthy = False
@@ -105,6 +106,8 @@ class StreamedTickerSource(LiveTickerSource):
         healthy = bool(self._last) and self.stream_healthy()
         if healthy and self.silent is not None and not self._was_healthy:
             self.silent.restart()  # (re)connected: each symbol gets silent_s to show up
+        if healthy != self._was_healthy:
+            self._say_switch(healthy)
         self._was_healthy = healthy
         if healthy:  # the stream carries the prices, but perhaps not every symbol's
             if self.silent is not None:
@@ -118,6 +121,17 @@ class StreamedTickerSource(LiveTickerSource):
         self._take((t for t in tickers.values() if t.symbol in self._wanted), mark)
         with self._lock:
             self.polls += 1
+
+    def _say_switch(self, healthy: bool) -> None:
+        """One line each way, as the live feed says its switches (actors/stream_feed.py): the
+        dry run's status has no streams block, and its switches were said nowhere (only the
+        first failed dial, and nothing at all for a connected stream gone silent)."""
+        if healthy:
+            self._log.info("dry-run prices: from the venue's ticker stream")
+        else:  # it was up
+            self._log.warning("dry-run prices: the venue's ticker stream is down or silent "
+                              "(stale after {:g} s); prices from REST until it recovers",
+                              self.stale_s)
 
     def _resubscribe_if_silent(self) -> None:
         """Connected but silent for `stale_s`: drop the sockets so the streams subscribe again,
