@@ -61,8 +61,10 @@ class Retrier:
         a scope that may be set aside, below protective priority, in steps, raising `Preempted`
         before any of them when the actor has an order report waiting."""
         wait = self.delay(attempt)
-        logger.warning(
-            "{} failed ({}: {}); retry {}/{} in {:.2f}s",
+        # a price or fill poll's retries: its caller says the outage once (poll_outage.py)
+        level = "DEBUG" if current_priority() is Priority.POLLING else "WARNING"
+        logger.log(
+            level, "{} failed ({}: {}); retry {}/{} in {:.2f}s",
             what, type(exc).__name__, self.clean(exc), attempt, self.max_attempts - 1, wait,
         )
         waiting(wait)
