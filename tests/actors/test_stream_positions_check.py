@@ -210,3 +210,40 @@ def test_a_difference_sent_again_waits_for_the_queued_one_and_stops_once_settled
                            reconciled=True)  # the actor booked the close (its fill came)
     clock.t += 3600
     assert check.due() == 0 and len(sent) == 2
+
+
+def test_a_reconcile_whose_difference_settled_is_not_run_for_a_newer_one_still_in_flight():
+    """Found by a live hedge grid on the Bybit emulator (helper j): 7 WARNINGs `position
+    stream: long 0 on the venue, 0.03 in our books; reconciling` in 3 healthy minutes. Each
+    Reconcile had been sent for the other leg's level fill (`short 0.007 ..., 0.004 ...`), which
+    the actor had booked by its turn; but a take-profit of the long had just filled, its report
+    behind the Reconcile in the mailbox, and the actor's question (`needed`) was answered for
+    that newer difference: a warning, then a reconciliation set aside at once for that very
+    report. A newer difference takes its own grace, after this Reconcile was handled."""
+    grid = GridState(symbol=BTC, long=Leg(side=Side.LONG, contracts=Decimal("0.001")),
+                     short=Leg(side=Side.SHORT, contracts=Decimal("0.004")))
+    warned: list[str] = []
+    sink = logger.add(lambda m: warned.append(m.record["message"]), level="WARNING")
+    try:
+        check, clock, sent, views = _check(grid)
+        check.on_positions([_pos("0.001", "long", PositionSide.LONG),
+                            _pos("0.007", "short", PositionSide.SHORT)])  # a level filled
+        clock.t += 0.6
+        assert check.due() == 1
+        assert sent[0].reason == "position stream: short 0.007 on the venue, 0.004 in our books"
+        views[BTC] = Published(state=GridState(  # the actor booked the level
+            symbol=BTC, long=Leg(side=Side.LONG, contracts=Decimal("0.001")),
+            short=Leg(side=Side.SHORT, contracts=Decimal("0.007"))),
+            last_tick_at=None, reconciled=True)
+        check.on_positions([_pos("0", "long", PositionSide.LONG)])  # the long's take-profit
+        assert sent[0].needed() is False  # its own difference is settled
+        assert warned == []
+        sent[0].handled.set()
+        # the newer difference: its own Reconcile after its grace, if the actor has not booked
+        # it by then; here it has not (its report is lost, say)
+        clock.t += 1.0
+        assert check.due() == 1
+        assert sent[1].reason == "position stream: long 0 on the venue, 0.001 in our books"
+        assert sent[1].needed() is True and len(warned) == 1
+    finally:
+        logger.remove(sink)
