@@ -67,8 +67,8 @@ class GridExecutor(CommandExecutor):
                 funds = self.exchange.fetch_balance().listed(coin)
         except Fenced:
             raise  # this incarnation was replaced: it records nothing and sends nothing more
-        except Preempted as exc:  # as the create set aside (`_not_sent`): never sent
-            self.log.warning("create_order {} not sent: {}", cid, describe(exc))
+        except Preempted as exc:  # as the create set aside (`_not_sent`): never sent, at INFO
+            self.log.info("create_order {} not sent: {}", cid, describe(exc))
             return OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True,
                                lost=True)
         except Exception as exc:  # noqa: BLE001 - unknown balance: do not place

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from loguru import logger
+
 from actors.messages import ExternalSignal, OrderActivity
 from storage import queries
 from tests.actors.live_emulator import BTC, live_long
@@ -45,6 +47,18 @@ def test_a_grid_levels_balance_check_gives_way_to_an_order_report(tmp_path):
     report behind it. Now the balance check is set aside as the level's create is: the level
     is not sent (failed as never sent, backed off) and the report is handled."""
     balance = "/v5/account/wallet-balance"
+    warned: list[str] = []
+    sink = logger.add(lambda m: warned.append(m.record["message"]), level="WARNING")
+    try:
+        _level_gives_way(tmp_path, balance)
+    finally:
+        logger.remove(sink)
+    # designed behaviour, not a fault: said at INFO like a reconciliation set aside (a live
+    # hedge grid on the Binance emulator logged 12 such WARNINGs in 3 healthy minutes)
+    assert not [w for w in warned if "an order report is waiting" in w], warned
+
+
+def _level_gives_way(tmp_path, balance: str) -> None:  # noqa: ANN001
     with live_long(tmp_path, "bybit", wall_time=True, backoff_s=60.0, grid=True) as bot:
         def levels() -> list[Any]:  # resting limit orders that grow a leg (not take-profits)
             return [o for o in bot.book.orders.values()

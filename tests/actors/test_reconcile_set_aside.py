@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+from loguru import logger
+
 from actors.inbox import has_waiting
 from actors.messages import ExternalSignal, OrderActivity, Reconcile
 from storage import queries
@@ -159,6 +161,18 @@ def test_an_entry_waiting_for_budget_gives_way_to_an_order_report(tmp_path):
     behind one grid decision's level orders, each waiting up to its 2 s bound for budget. An
     order that grows a position is set aside like a reconciliation's read: it was never sent
     (no lookup), its refusal says why, and the report is handled at once."""
+    warned: list[str] = []
+    sink = logger.add(lambda m: warned.append(m.record["message"]), level="WARNING")
+    try:
+        _entry_gives_way(tmp_path)
+    finally:
+        logger.remove(sink)
+    # designed behaviour, not a fault: said at INFO like a reconciliation set aside (a live
+    # hedge grid on the Binance emulator logged 12 such WARNINGs in 3 healthy minutes)
+    assert not [w for w in warned if "an order report is waiting" in w], warned
+
+
+def _entry_gives_way(tmp_path) -> None:  # noqa: ANN001
     with live_long(tmp_path, "binanceusdm", wall_time=True) as bot:
         bot.ref.tell(ExternalSignal(side=None))
         wait_until(lambda: bot.position() == 0 and not bot.stops(), message="flat")
