@@ -81,13 +81,15 @@ def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
               trades_lag_s: float = 0.0, wall_time: bool = False,
               timeout_ms: int = 10000, backoff_s: float = 0.5,
               port: Callable[[CcxtGateway], Any] | None = None,
-              grid: bool = False) -> Iterator[Live]:
+              grid: bool = False,
+              entries_blocked: Callable[[], bool] = lambda: False) -> Iterator[Live]:
     """A protected long on BTC through a real actor, the gateway and the emulator (Binance:
     its trade list lagging `trades_lag_s` behind its orders). `wall_time`: the gateway waits
     in real time (else its clock only moves when it sleeps). `backoff_s`: the gateway's first
     retry backoff (doubling from there). `port`: what the actor trades
     through, built around the gateway (default: the gateway itself). `grid`: a hedge grid
-    instead (Bybit, hedge mode), yielded once both legs are open, each with its stop."""
+    instead (Bybit, hedge mode), yielded once both legs are open, each with its stop.
+    `entries_blocked`: the account's block (the supervisor's kill switch or stop)."""
     # the book's clock is the wall clock, so "fills since the position opened" finds its trades
     book = Book(PRICES, now_ms=int(time.time() * 1000))
     book.hedge = grid
@@ -115,7 +117,8 @@ def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
     deps = ActorDeps(exchange=gateway if port is None else port(gateway), repo=repo,
                      core_for=core_for, strategy_for=None,
                      logger=logger, report=lambda *args: None, views=views,
-                     on_escalate=lambda symbol, esc: alerts.append(esc))
+                     on_escalate=lambda symbol, esc: alerts.append(esc),
+                     entries_blocked=entries_blocked)
     ref = SymbolActor.start(BTC, deps)
     bot = Live(emu, book, ref, alerts, gateway, views)
     try:
