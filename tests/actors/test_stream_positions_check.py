@@ -247,3 +247,43 @@ def test_a_reconcile_whose_difference_settled_is_not_run_for_a_newer_one_still_i
         assert sent[1].needed() is True and len(warned) == 1
     finally:
         logger.remove(sink)
+
+
+def test_an_actor_still_starting_is_not_said_to_not_run():
+    """Found by a live hedge grid on the Bybit emulator (helper j): 4 WARNINGs `position
+    stream: long 0 on the venue, 0.07 in our books; its actor does not run to reconcile it`
+    in the first 8 s of a healthy start. A grid actor trades inside its start (the start's
+    reconciliation opens both legs, places stops, levels and take-profits: seconds of order
+    calls), and the supervisor hands a starting actor order reports only. The Reconcile is
+    sent again 5 s and 20 s later (AGAIN_S); the warning is said only when the last of them
+    finds no actor either."""
+    warned: list[str] = []
+    sink = logger.add(lambda m: warned.append(m.record["message"]), level="WARNING")
+    try:
+        grid = GridState(symbol=BTC, long=Leg(side=Side.LONG, contracts=Decimal("0.07")),
+                         short=Leg(side=Side.SHORT, contracts=Decimal("0")))
+        running = {"now": False}
+        sent: list[Reconcile] = []
+        clock = Clock()
+        views = {BTC: Published(state=grid, last_tick_at=None, reconciled=True)}
+        check = PositionCheck(views=views, logger=logger, monotonic=clock,
+                              deliver=lambda s, m: bool(sent.append(m)) or running["now"])
+        check.on_positions([_pos("0", "long", PositionSide.LONG)])  # its take-profit filled
+        clock.t += 0.6
+        assert check.due() == 1 and warned == []  # starting: not delivered, not said
+        running["now"] = True  # started; the actor has not booked the fill (its report lost)
+        clock.t += 5.0
+        assert check.due() == 1 and len(sent) == 2
+        assert sent[1].needed() is True and len(warned) == 1 and "reconciling" in warned[0]
+
+        # an actor that does not run at all (quarantined): said once, by the last send
+        sent[1].handled.set()  # the actor handled it
+        warned.clear()
+        running["now"] = False
+        check.on_positions([_pos("0.01", "long", PositionSide.LONG)])  # news: sent afresh
+        for _ in range(3):
+            clock.t += 21.0
+            check.due()
+        assert len(warned) == 1 and "does not run" in warned[0], warned
+    finally:
+        logger.remove(sink)
