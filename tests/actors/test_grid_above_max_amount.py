@@ -12,10 +12,13 @@ from __future__ import annotations
 from decimal import Decimal as D
 from pathlib import Path
 
+from loguru import logger
+
 from actors.messages import Reconcile
 from runtime.wiring import market_rules
 from tests.actors.test_grid_actor import GridBot
 from tests.exchange.paper.paper_support import BTC
+from tests.support.waiting import wait_until
 from trading.grid.core import GridCore
 from trading.grid.model import GridKind
 from trading.grid.rules import GridRules
@@ -118,3 +121,29 @@ def test_a_leg_above_the_maximum_gets_a_stop_of_the_maximum_and_closes_in_slices
         assert closes == [D(100_000), D(50_000)]
     finally:
         bot.stop()
+
+
+def test_a_leg_too_small_to_open_is_a_warning_once_per_leg(tmp_path: Path):
+    """Found by a user run of examples/hedge_grid.toml live on the Binance emulator: the order
+    size rounded below the venue's minimum, every leg was skipped with an INFO line, and the
+    bot traded nothing for minutes with no warning."""
+    lines: list[tuple[str, str]] = []
+    sink = logger.add(lambda m: lines.append((m.record["level"].name, m.record["message"])),
+                      level="INFO")
+    bot = BigGrid(tmp_path, balance="10000000")
+    bot.size = D("0.0001")  # 0.000001 BTC at 100: below the market's minimums
+    try:
+        bot.start()
+        for _ in range(3):  # past open_retry_s twice: skipped again, said once
+            bot.move("100")
+            bot.clock.advance(30)
+        bot.move("100")
+        wait_until(lambda: bot.events("OpenSkipped"), timeout=10, message="a leg skipped")
+        skipped = bot.events("OpenSkipped")  # the first leg's (the other waits behind it)
+        warned = [m for level, m in lines if level == "WARNING" and "OpenSkipped" in m]
+        assert len(skipped) == 1 and len(warned) == 1, lines
+        assert "below the market minimum amount" in warned[0]
+        assert bot.positions() == {} and bot.events("OrderFailed") == []
+    finally:
+        bot.stop()
+        logger.remove(sink)

@@ -155,8 +155,14 @@ class ReopenCleared(JournalRecord):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpenSkipped(JournalRecord):
-    """A leg did not open, and why."""
+    """A leg did not open for its size (below the market's minimums, above its maximum), and
+    why: journaled once per leg and reason (trading/grid/maintain.py `_not_opened`)."""
 
+    WARN: ClassVar[bool] = True
+    """The loop logs this record as a warning: the leg will not open until the config or the
+    market changes (found by a user run of examples/hedge_grid.toml live on the Binance
+    emulator: its order size rounded below the venue's minimum order value, every leg was
+    skipped at INFO, and the bot traded nothing for minutes with no warning)."""
     leg: Side
     reason: str
 
