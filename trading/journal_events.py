@@ -37,6 +37,13 @@ class SignalSkipped(JournalRecord):
     reason: str
     signal_id: str | None
 
+    @property
+    def WARN(self) -> bool:  # noqa: N802 - the loop's flag for records logged as warnings
+        """A size the market refuses (below its minimums, above its maximum: `size_refusal`)
+        is logged as a warning: no entry of that size is sent until the config or the market
+        changes, and an INFO line was all a user saw of a bot that never traded."""
+        return self.reason.startswith("size ")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QuarantineLifted(JournalRecord):

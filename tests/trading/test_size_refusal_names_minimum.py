@@ -62,3 +62,20 @@ def test_a_size_at_the_minimum_that_rounding_takes_below_it_says_so():
     assert got == ("size 100 USDT is below the market minimum order value of 100.0 USDT "
                    "(0.002 at 49991.90 = 99.98380 USDT once the amount is rounded down to the "
                    "market's step of 0.001)")
+
+
+def test_a_size_refusal_is_logged_as_a_warning_other_skips_are_not():
+    """The decision loop logs a record as a warning when its `WARN` says so (actors/loop.py):
+    a size the market refuses will never trade until the config changes; a cooldown passes."""
+    rules = make_rules(order_size_usdt=D(3))
+    m = MarketRules(amount_step=D("0.001"), price_tick=D("0.1"), min_amount=D("0.001"),
+                    min_cost=D("5"))
+    rules = type(rules)(symbol=rules.symbol, account=rules.account, id_tag=rules.id_tag,
+                        market=m, risk=rules.risk)
+    sc = Scenario(SymbolCore(rules))
+    sc.send(PriceTicked(price=D(100)))
+    (skipped,) = sc.send(SignalRaised(side=Side.LONG)).journal
+    assert skipped.type == "SignalSkipped" and skipped.WARN
+    sc = Scenario(SymbolCore(make_rules()))
+    (skipped,) = sc.send(SignalRaised(side=Side.LONG)).journal  # no price yet
+    assert skipped.type == "SignalSkipped" and not skipped.WARN
