@@ -226,3 +226,22 @@ def test_an_entry_that_failed_gives_its_margin_back_at_once(tmp_path: Path) -> N
         assert h.view(b).phase == "open"
     finally:
         h.stop()
+
+
+def test_a_failed_grid_leg_gives_back_its_own_margin_not_the_open_legs() -> None:
+    """A symbol that gives a slot back gives back its newest reservation's margin: the entry
+    that failed is the one admitted last. Found by a mutation audit: giving back the oldest
+    one instead passed every test; a hedge grid whose short leg (40) failed after its long leg
+    (100) opened then held 40 of the read, not 100, and the gate let through entries the
+    account's free margin could not carry."""
+    from actors.entry_gate import AccountGate
+
+    gate = AccountGate(max_open_positions=None, clock=lambda: 0.0)
+    gate.note_free_margin(Decimal(150))
+    assert gate.admit("G", "grid_leg", reconciled=True, margin=Decimal(100)) is None  # long
+    assert gate.admit("G", "grid_leg", reconciled=True, margin=Decimal(40)) is None  # short
+    gate.settle("G", 1)  # the short leg's entry failed: the long leg still holds its 100
+    assert gate.held() == {"G": 1}
+    assert "free margin 50.00 < 60.00" in (
+        gate.admit("B", "signal", reconciled=True, margin=Decimal(60)) or "")
+    assert gate.admit("B", "signal", reconciled=True, margin=Decimal(50)) is None
