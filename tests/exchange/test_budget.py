@@ -212,3 +212,25 @@ def test_a_protective_call_waits_out_a_block_that_came_while_it_waited():
     b.take(5, Priority.PROTECTIVE, max_wait_s=0)
     assert told == [pytest.approx(0.5)]
     assert fake.now - start >= 30.0
+
+
+def test_an_entry_that_waits_again_and_again_is_refused_at_its_bound_over_all_its_waits():
+    """Each wait of an entry may fit its bound while their sum does not: stops keep taking
+    what refills while it waits (the sleep below books one each time). The bound holds over
+    the whole wait: an entry sent seconds late goes out at a price long gone. Found by a
+    mutation audit: judging each wait alone (`wait > max_wait_s`) passed every test, and
+    such an entry waited for as long as the stops came."""
+    fake = FakeTime()
+    b = bucket(fake, rate=10, capacity=100)
+    b.cap_remaining(20)  # an entry needs its floor 30 + 5: 1.5 s of refill
+    stops: list[float] = []
+
+    def a_stop_meanwhile(seconds: float) -> None:
+        stops.append(seconds)
+        assert len(stops) < 20, "the entry never gave up"
+        b.take(15, Priority.PROTECTIVE, max_wait_s=0)  # takes what the wait will refill
+
+    start = fake.now
+    with pytest.raises(BudgetRefused, match="entry call"):
+        b.take(5, Priority.ENTRY, max_wait_s=2.0, before_sleep=a_stop_meanwhile)
+    assert stops == [pytest.approx(1.5)] and fake.now - start == pytest.approx(1.5)
