@@ -131,3 +131,17 @@ def test_a_spent_order_window_answered_after_it_turned_does_not_block_the_next_o
     fake.sleep(0.1)
     m.after(["fapiPrivate"], "order", {"X-MBX-ORDER-COUNT-10S": "300"}, False)
     assert protective_wait(m, *close) < 1.0
+
+
+def test_a_minute_spent_to_exactly_its_margin_still_blocks_until_it_turns():
+    """A count that leaves exactly nothing beyond the margin kept for requests in flight
+    (2,340 of 2,400) spends the minute as one past it does. Found by a mutation audit: blocking
+    only below nothing (`remaining < 0`) passed every test; the local refill then let calls
+    out into the margin before the minute turned."""
+    fake = FakeTime(start=TURN - 5.0)
+    m = meter(fake)
+    with call_priority(Priority.RECONCILE):
+        m.before(["fapiPublic"], "GET", "ticker/price", 1)
+    fake.sleep(0.1)
+    m.after(["fapiPublic"], "ticker/price", {"X-MBX-USED-WEIGHT-1M": "2340"}, False)
+    assert protective_wait(m, ["fapiPrivate"], "DELETE", "order") == pytest.approx(4.9)
