@@ -145,3 +145,18 @@ def test_a_minute_spent_to_exactly_its_margin_still_blocks_until_it_turns():
     fake.sleep(0.1)
     m.after(["fapiPublic"], "ticker/price", {"X-MBX-USED-WEIGHT-1M": "2340"}, False)
     assert protective_wait(m, ["fapiPrivate"], "DELETE", "order") == pytest.approx(4.9)
+
+
+def test_a_spent_minutes_count_answered_after_it_turned_leaves_the_new_minute_whole():
+    """The count of a minute gone says nothing of the new one: not even the local estimate
+    is cut to it. Found by a mutation audit: believing that count (dropping the
+    `minute_left > 0` check) passed every test, since a stop waits only its own cost; the
+    new minute's reconciliations and polls then waited for a refill the venue never asked."""
+    fake = FakeTime(start=TURN - 0.05)
+    m = meter(fake)
+    with call_priority(Priority.RECONCILE):
+        m.before(["fapiPublic"], "GET", "ticker/price", 1)
+    fake.sleep(0.1)  # the answer comes in the next minute
+    m.after(["fapiPublic"], "ticker/price", {"X-MBX-USED-WEIGHT-1M": "2400"}, False)
+    with call_priority(Priority.POLLING):
+        assert m.before(["fapiPublic"], "GET", "ticker/price", 1) == 0.0
