@@ -234,3 +234,24 @@ def test_an_entry_that_waits_again_and_again_is_refused_at_its_bound_over_all_it
     with pytest.raises(BudgetRefused, match="entry call"):
         b.take(5, Priority.ENTRY, max_wait_s=2.0, before_sleep=a_stop_meanwhile)
     assert stops == [pytest.approx(1.5)] and fake.now - start == pytest.approx(1.5)
+
+
+def test_a_protective_call_in_a_preemptible_scope_is_never_set_aside():
+    """Inside `preemptible()` (a reconciliation, which may resend a lost stop) a call below
+    protective that must wait for budget is set aside for a waiting order report; a
+    protective one waits and goes: it is the call the report must not delay. Found by a
+    mutation audit: setting protective calls aside too passed every test."""
+    from exchange.budget_meter import RequestMeter
+    from exchange.fence import Preempted, preemptible
+
+    fake = FakeTime()
+    venue = VenueBudget(BINANCE_USDM, 0.5, clock=fake.clock, sleep=fake.sleep)
+    meter = RequestMeter(venue, venue.account("key-1"), timeout_s=1.0)
+    venue.ip.cap_remaining(0)  # every call must wait for budget
+    reports_waiting = CallScope(urgent=lambda prices: True)
+    with call_scope(reports_waiting), preemptible(prices=False):
+        with call_priority(Priority.RECONCILE), pytest.raises(Preempted):
+            meter.before(["fapiPrivateV2"], "GET", "positionRisk", 5)
+        with call_priority(Priority.PROTECTIVE):
+            assert meter.before(["fapiPrivate"], "DELETE", "order", 1) > 0.0
+    assert meter.requests == 1
