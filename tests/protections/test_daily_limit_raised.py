@@ -71,3 +71,20 @@ def test_a_trip_saved_without_its_limit_is_judged_against_the_configured_one(tmp
     raised.tick(T0 + 60)
     assert raised.refuse(BTC, T0 + 60) is None
     ledger.close()
+
+
+def test_a_limit_raised_to_exactly_the_days_loss_keeps_the_trip_without_a_second_alert(
+        tmp_path: Path):
+    """A loss at the limit trips it (`>=`), so a limit raised to exactly the day's loss is
+    still reached: the trip stands as it was, since the same moment, and nothing is alerted
+    again. Found by a mutation audit: clearing it there (`<=`) passed every test; the same
+    tick tripped it anew, a second alert and journal entry for the one loss."""
+    ledger = Ledger(tmp_path)
+    _tripped(ledger, "10")  # -11.10 today
+    exact = ledger.guard(protections(daily_loss_limit_usdt=D("11.10")), T0 + 60)
+    assert exact.tick(T0 + 60) == []
+    assert exact.refuse(BTC, T0 + 60) is not None
+    saved = json.loads(ledger.repo.get_meta(STATE_KEY) or "{}")
+    assert saved["checks"]["daily_loss_limit"]["tripped_since"] == T0
+    assert saved["checks"]["daily_loss_limit"]["limit"] == "11.10"
+    ledger.close()
