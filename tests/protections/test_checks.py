@@ -96,3 +96,13 @@ def test_build_checks_takes_the_tighter_of_quote_and_percent():
                           stoploss_guard_window_s=1.0, stoploss_guard_pause_s=1.0)
     daily, drawdown = build_checks(cfg, D(10000))
     assert daily.limit == D(200) and drawdown.limit == D(1000)
+
+
+def test_a_loss_of_exactly_the_daily_limit_trips_it():
+    """"Realized net loss since 00:00 UTC at or past the limit stops entries": at it too.
+    Found by a mutation audit: tripping only past it (`>`) passed every test."""
+    t, check = LedgerTotals(), DailyLossLimit(limit=D(5))
+    t.apply([fill(1, "-4.9")], [], DAY + 100)  # -4.9 less a fee of 0.1: -5.0 today
+    assert t.day_net == D("-5.0")
+    assert [x.name for x in check.evaluate(t, DAY + 100)] == ["daily_loss_limit"]
+    assert check.refuse("X", DAY + 100) is not None
