@@ -106,3 +106,13 @@ def test_a_loss_of_exactly_the_daily_limit_trips_it():
     assert t.day_net == D("-5.0")
     assert [x.name for x in check.evaluate(t, DAY + 100)] == ["daily_loss_limit"]
     assert check.refuse("X", DAY + 100) is not None
+
+
+def test_a_drawdown_of_exactly_the_limit_trips_it():
+    """Equity fallen `limit` below its peak stops entries: exactly that far too. Found by a
+    mutation audit: tripping only past it (`>`) passed every test."""
+    t, check = LedgerTotals(), MaxDrawdown(limit=D(9))
+    t.apply([fill(1, "10", fee="0"), fill(2, "-9", fee="0")], [], DAY + 100)
+    assert t.peak_net == D(10) and t.drawdown == D(9)
+    assert [x.name for x in check.evaluate(t, DAY + 100)] == ["max_drawdown"]
+    assert check.refuse("X", DAY + 100) is not None
