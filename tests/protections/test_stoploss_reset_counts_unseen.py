@@ -34,3 +34,23 @@ def test_a_stop_out_booked_after_a_reset_counts_though_dated_before_it(tmp_path:
         assert restarted.refuse(BTC, RESET + 200) is not None
     finally:
         led.close()
+
+
+def test_the_stop_out_a_person_reset_stays_forgotten_after_a_restart(tmp_path: Path) -> None:
+    """The reset forgets the stop-outs booked up to the ledger's last row read at it, that row
+    included: it is the stop-out the person saw. Found by a mutation audit: forgetting only the
+    rows before it (`<`) passed every test; a restart's replay then counted that stop-out again
+    and paused the symbol the person had just resumed (and alerted it anew)."""
+    led = Ledger(tmp_path)
+    try:
+        led.closed("p1", BTC, "stop_loss", T0 + 100)
+        guard = led.guard(CFG, RESET)
+        guard.tick(T0 + 200)
+        assert guard.refuse(BTC, T0 + 200) is not None
+        assert guard.apply("reset_protection", BTC, {"name": "stoploss_guard"}) \
+            == "stoploss_guard reset"
+        restarted = led.guard(CFG, RESET + 200)
+        assert restarted.tick(RESET + 200) == []
+        assert restarted.refuse(BTC, RESET + 200) is None
+    finally:
+        led.close()
