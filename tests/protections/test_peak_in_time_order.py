@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from protections.checks import MaxDrawdown
 from protections.ledger_feed import LedgerTotals
 from protections.peak import TIME_KEPT
 from storage import reports
@@ -100,3 +101,22 @@ def test_a_row_dated_before_every_row_kept_counts_after_the_folded_ones() -> Non
 def _row(i: int, at: float, pnl: str) -> dict:
     return {"id": i, "position_id": f"p{i}", "realized_pnl": D(pnl), "fee": D(0),
             "created_at": at}
+
+
+def test_a_peak_folded_away_still_counts_when_a_late_row_reorders_the_kept_ones() -> None:
+    """The folded rows' highest point stays the peak's floor when a row booked late takes its
+    place among the kept ones and the peak is taken again. Found by a mutation audit: taking
+    it again from the folded rows' end (their net) instead of their peak passed every test
+    (the one test that folds rows rises to its end); after TIME_KEPT rows the drawdown then
+    forgot an older peak and the max-drawdown protection did not trip."""
+    n = 2 * TIME_KEPT + 1  # the oldest TIME_KEPT + 1 are folded: +10, then -6
+    pnl = ["1"] * 10 + ["-6"] + ["0"] * (n - 11)
+    rows = [_row(i + 1, 1_000.0 + i, pnl[i]) for i in range(n)]
+    rows.append(_row(n + 1, 1_000.0 + n - 5.5, "0"))  # booked late, dated among the kept rows
+    t = LedgerTotals(base=BASE)
+    for row in rows:
+        t.apply([row], [], now=9e5)
+    assert t._peak.horizon < rows[-1]["created_at"] < rows[-2]["created_at"]
+    check = MaxDrawdown(limit=D(5))
+    assert t.net == D(4) and t.peak_net == D(10) and t.drawdown == D(6)
+    assert [x.name for x in check.evaluate(t, 9e5)] == ["max_drawdown"]
