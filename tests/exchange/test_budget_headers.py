@@ -171,3 +171,14 @@ def test_bybit_one_request_left_is_kept_for_the_window_edge():
     m = meter(fake, BYBIT)
     m.after(["private"], "v5/order/cancel", {"X-Bapi-Limit-Status": "1"}, False)
     assert protective_wait(m, ["private"], "POST", "v5/order/cancel") > 0.0
+
+
+def test_a_bybit_http_403_bans_the_ip_whatever_its_text():
+    """Bybit's IP ban is an HTTP 403: the status alone says so (a proxy or ccxt may carry
+    another text). Found by a mutation audit: judging by the text alone (dropping
+    `status == 403`) passed every test; a 403 worded otherwise went on sending into the
+    ban, which the venue lengthens."""
+    fake = FakeTime()
+    m = meter(fake, BYBIT)
+    assert m.after(["public"], "v5/market/tickers", {}, False, status=403, error="Forbidden")
+    assert protective_wait(m, ["private"], "POST", "v5/order/cancel") >= 600.0 - 1.0
