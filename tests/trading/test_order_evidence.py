@@ -320,3 +320,27 @@ def test_a_doubt_that_never_settles_is_looked_at_less_and_less_often(core):
                    if oe.recheck_due(sc.state, sc.now + w))
         waits.append(due)
     assert waits == [5, 10, 20, 40, 80, 120, 120, 120]
+
+
+# -- found by the mutation audit (helper p) -------------------------------------------------------
+
+def test_trades_that_show_part_of_an_entry_do_not_end_it_at_its_first_miss(core):
+    """The exchange's trades end an acknowledged order at its first not-found only when they
+    make up its whole amount. Part of it traded is not "done": the rest may still fill. Taken
+    as done (a mutation of `done_in_trades` survived every test), the entry was cancelled in
+    our books at one lookup glitch, the position it opened was adopted as unknown, and the
+    rest that filled later went untracked."""
+    sc = pending_entry(core)
+    entry = sc.state.orders[0]
+    cid = entry.client_order_id
+    sc.send(OrderAccepted(client_order_id=cid, exchange_id="e1"))
+    part = entry.amount * D("0.4")
+    fill = ExternalFill(side="buy", amount=part, price=D("100"), fee=D("0.02"),
+                        client_order_id=cid)
+    listed = ExchangePosition(side=Side.LONG, contracts=part, entry_price=D("100"))
+    sc.send(Reconciled(position=listed, orders={}, external_fills=(fill,), price=D("100")))
+    live = sc.state.order(cid)
+    assert live is not None and live.status is OrderStatus.OPEN  # its rest may still fill
+    assert sc.state.position is not None and sc.state.position.position_id == cid
+    assert sc.state.position.contracts == part
+    assert "PositionAdopted" not in sc.journal_types()
