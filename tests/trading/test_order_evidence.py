@@ -344,3 +344,21 @@ def test_trades_that_show_part_of_an_entry_do_not_end_it_at_its_first_miss(core)
     assert sc.state.position is not None and sc.state.position.position_id == cid
     assert sc.state.position.contracts == part
     assert "PositionAdopted" not in sc.journal_types()
+
+
+
+def test_trades_of_another_order_do_not_end_ours_at_its_first_miss(core):
+    """Only the order's own fills are evidence that it is done: a trade by hand as large as
+    our stop does not end the stop at one not-found (a mutation counting every unbooked fill
+    survived every test). Ended so, the stop was dropped from our books at a lookup glitch
+    and a second stop placed beside it, not as its replacement."""
+    sc, old = protected_long(core)
+    sc.auto_exchange = False
+    stop = sc.state.order(old)
+    assert stop is not None
+    by_hand = ExternalFill(side="buy", amount=stop.amount, price=D("101"), fee=D("0.05"))
+    listed = ExchangePosition(side=Side.LONG, contracts=LONG_1.contracts + stop.amount,
+                              entry_price=D("100.5"))
+    sc.send(Reconciled(position=listed, orders={}, external_fills=(by_hand,), price=D("100")))
+    assert sc.state.order(old) is not None  # a first miss: kept, looked at again
+    assert oe.misses(sc.state, old) == 1
