@@ -362,3 +362,19 @@ def test_trades_of_another_order_do_not_end_ours_at_its_first_miss(core):
     sc.send(Reconciled(position=listed, orders={}, external_fills=(by_hand,), price=D("100")))
     assert sc.state.order(old) is not None  # a first miss: kept, looked at again
     assert oe.misses(sc.state, old) == 1
+
+
+
+def test_an_intent_not_found_within_the_grace_raises_no_alert(core):
+    """A not-found within the send grace resolves itself (the grace runs out, or the entry
+    shows): it is looked at again but never alerted, however many looks it takes. Counted as a
+    persisting doubt (a mutation that survived every test), three looks 5 s apart raised an
+    escalation for an entry that was merely slow to show, and escalations count toward the
+    kill switch (README "What happens on each fault")."""
+    sc = pending_entry(core)
+    cid = sc.state.orders[0].client_order_id
+    start = len(sc.decisions)
+    for _ in range(evidence.ALERT_AFTER_RECONCILES + 2):
+        sc.send(Reconciled(position=None, orders={}, price=D("100")), dt=oe.LOOK_AGAIN_S)
+    assert sc.state.order(cid) is not None  # still within the grace: kept pending
+    assert not [c for c in commands(sc, start) if isinstance(c, Escalate)]
