@@ -378,3 +378,17 @@ def test_an_intent_not_found_within_the_grace_raises_no_alert(core):
         sc.send(Reconciled(position=None, orders={}, price=D("100")), dt=oe.LOOK_AGAIN_S)
     assert sc.state.order(cid) is not None  # still within the grace: kept pending
     assert not [c for c in commands(sc, start) if isinstance(c, Escalate)]
+
+
+
+def test_an_intent_not_found_after_the_clock_stepped_back_ends(core):
+    """The grace is measured both ways (`in_grace`: a clock stepped back by more than the grace
+    ends it). Measured one way (a mutation that survived every test), an intent that never
+    reached the venue stayed pending while the clock was behind its creation, the symbol held
+    in ENTERING, taking no new entry, for as long as the step."""
+    sc = pending_entry(core)
+    cid = sc.state.orders[0].client_order_id
+    sc.now -= 10 * oe.SEND_GRACE_S
+    sc.send(Reconciled(position=None, orders={}, price=D("100")))
+    assert sc.state.order(cid) is None
+    assert "IntentNotOnExchange" in sc.journal_types()
