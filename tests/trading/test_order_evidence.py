@@ -392,3 +392,20 @@ def test_an_intent_not_found_after_the_clock_stepped_back_ends(core):
     sc.send(Reconciled(position=None, orders={}, price=D("100")))
     assert sc.state.order(cid) is None
     assert "IntentNotOnExchange" in sc.journal_types()
+
+
+
+def test_a_found_answer_between_two_misses_starts_the_count_again(core):
+    """Only not-founds in a row end an acknowledged order: a found answer between them, even
+    one whose status cannot be read, resets the count. Counted across it (a mutation that
+    survived every test), a stop that had answered was ended at a second, not consecutive,
+    lookup glitch."""
+    sc, old = protected_long(core)
+    sc.auto_exchange = False
+    sc.send(Reconciled(position=LONG_1, orders={}, price=D("100")))
+    new = next(o for o in sc.state.orders if o.replaces == old).client_order_id
+    sc.send(Reconciled(position=LONG_1, orders={old: answer(old, None),
+                                                 new: answer(new, "open")}, price=D("100")))
+    assert oe.misses(sc.state, old) == 0
+    sc.send(Reconciled(position=LONG_1, orders={new: answer(new, "open")}, price=D("100")))
+    assert sc.state.order(old) is not None  # a first miss again, not a second
