@@ -409,3 +409,19 @@ def test_a_found_answer_between_two_misses_starts_the_count_again(core):
     assert oe.misses(sc.state, old) == 0
     sc.send(Reconciled(position=LONG_1, orders={new: answer(new, "open")}, price=D("100")))
     assert sc.state.order(old) is not None  # a first miss again, not a second
+
+
+
+def test_a_stop_that_filled_while_away_is_booked_at_once_after_the_price_came_back(core):
+    """The stop's own fill in the trade history books it at its first not-found, wherever the
+    price is now. The test above passes by the price alone (through the stop: it ends as
+    crossed); without the trades' evidence (a mutation that survived every test) a stop whose
+    price came back above it waited a second reconciliation, the gone position recorded
+    unconfirmed and a new stop sent for it meanwhile."""
+    sc, old = protected_long(core)
+    fill = ExternalFill(side="sell", amount=D("1"), price=D("99"), fee=D("0.05"),
+                        client_order_id=old)
+    d = sc.send(Reconciled(position=None, orders={}, external_fills=(fill,), price=D("100")))
+    assert sc.state.phase is Phase.FLAT
+    assert [e.realized_pnl for e in d.ledger] == [D("-1")]
+    assert "CloseUnconfirmed" not in sc.journal_types()
