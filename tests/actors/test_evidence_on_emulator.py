@@ -88,3 +88,15 @@ def test_binance_empty_position_risk_keeps_position_and_stop(tmp_path):
         assert [r for r in bot.emu.requests if r.method == "DELETE"] == []
         assert queries.events(BTC, "PositionClosed") == []
         assert [a.close for a in bot.alerts] == [False]
+
+
+def test_the_alert_goes_out_at_the_third_answer_in_a_row(live):
+    """README "What happens on each fault": "After 3 such answers in a row (or 90 s) one alert
+    goes out". The test above counts by the constant, so a change of it (4: one more answer,
+    the position's contradiction said later) passed every test while the README said 3."""
+    live.emu.fail_next(emu_bybit.POSITIONS, 1000, body=emu_bybit.FLAT_BTC_POSITION)
+    live.reconcile(2)
+    assert live.alerts == []
+    live.reconcile(1)
+    assert [(a.close, a.attempts) for a in live.alerts] == [(False, 3)]
+    assert live.view().phase == "open" and live.position() > 0
