@@ -346,7 +346,6 @@ def test_trades_that_show_part_of_an_entry_do_not_end_it_at_its_first_miss(core)
     assert "PositionAdopted" not in sc.journal_types()
 
 
-
 def test_trades_of_another_order_do_not_end_ours_at_its_first_miss(core):
     """Only the order's own fills are evidence that it is done: a trade by hand as large as
     our stop does not end the stop at one not-found (a mutation counting every unbooked fill
@@ -364,7 +363,6 @@ def test_trades_of_another_order_do_not_end_ours_at_its_first_miss(core):
     assert oe.misses(sc.state, old) == 1
 
 
-
 def test_an_intent_not_found_within_the_grace_raises_no_alert(core):
     """A not-found within the send grace resolves itself (the grace runs out, or the entry
     shows): it is looked at again but never alerted, however many looks it takes. Counted as a
@@ -380,7 +378,6 @@ def test_an_intent_not_found_within_the_grace_raises_no_alert(core):
     assert not [c for c in commands(sc, start) if isinstance(c, Escalate)]
 
 
-
 def test_an_intent_not_found_after_the_clock_stepped_back_ends(core):
     """The grace is measured both ways (`in_grace`: a clock stepped back by more than the grace
     ends it). Measured one way (a mutation that survived every test), an intent that never
@@ -392,7 +389,6 @@ def test_an_intent_not_found_after_the_clock_stepped_back_ends(core):
     sc.send(Reconciled(position=None, orders={}, price=D("100")))
     assert sc.state.order(cid) is None
     assert "IntentNotOnExchange" in sc.journal_types()
-
 
 
 def test_a_found_answer_between_two_misses_starts_the_count_again(core):
@@ -409,7 +405,6 @@ def test_a_found_answer_between_two_misses_starts_the_count_again(core):
     assert oe.misses(sc.state, old) == 0
     sc.send(Reconciled(position=LONG_1, orders={new: answer(new, "open")}, price=D("100")))
     assert sc.state.order(old) is not None  # a first miss again, not a second
-
 
 
 def test_a_stop_that_filled_while_away_is_booked_at_once_after_the_price_came_back(core):
