@@ -12,6 +12,7 @@ from trading.events import (
     ExchangeOrder,
     ExchangePosition,
     ExternalFill,
+    OrderAccepted,
     PriceTicked,
     Reconciled,
     SignalRaised,
@@ -180,3 +181,26 @@ def test_a_price_through_our_stop_sends_no_close_while_the_sides_differ(core):
     d = sc.send(Reconciled(position=long, orders={}, price=D("97")))
     (close,) = [c.order for c in d.commands if isinstance(c, PlaceOrder)]
     assert close.purpose is OrderPurpose.CLOSE and close.side == "sell"
+
+
+def test_an_adopted_positions_own_stop_stays_until_ours_rests(core):
+    """Found by the mutation audit (helper p): dropping `_bare` from the orphan rule survived
+    every test. A position adopted from the exchange comes with its owner's reduce-only stop;
+    while ours is only sent (not resting yet, or refused) that stop is all that protects it.
+    Cancelled as an orphan in the adopting reconciliation, the position was left bare. Once our
+    stop rests, it goes."""
+    sc = Scenario(core, auto_exchange=False)  # our stop is sent, not acknowledged yet
+    sc.send(PriceTicked(price=D("100")))
+    theirs = ExchangePosition(side=Side.LONG, contracts=D("1"), entry_price=D("100"))
+    their_stop = ExchangeOrder(client_order_id="web_stop", exchange_id="s1", status="open",
+                               filled=D("0"), average=None, fee=D("0"), reduce_only=True)
+    d = sc.send(Reconciled(position=theirs, orphans=(their_stop,), price=D("100")))
+    assert "PositionAdopted" in [j.type for j in d.journal]
+    (ours,) = [c.order for c in d.commands if isinstance(c, PlaceOrder)]
+    assert ours.purpose is OrderPurpose.STOP
+    assert not [c for c in d.commands if isinstance(c, CancelOrder)]  # its stop protects it
+    sc.send(OrderAccepted(client_order_id=ours.client_order_id, exchange_id="n1"))
+    d = sc.send(Reconciled(position=theirs, orders={ours.client_order_id: ExchangeOrder(
+        client_order_id=ours.client_order_id, exchange_id="n1", status="open", filled=D("0"),
+        average=None, fee=D("0"))}, orphans=(their_stop,), price=D("100")))
+    assert [c.exchange_id for c in d.commands if isinstance(c, CancelOrder)] == ["s1"]
