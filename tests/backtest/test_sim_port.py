@@ -123,7 +123,13 @@ def test_one_way_orders_fills_and_reads_give_the_paper_exchanges_records(one_way
     _state(b)
     positions = b.call("fetch_positions")
     assert [(p.symbol, p.side, p.contracts) for p in positions] == [(ETH, "long", Decimal("0.5"))]
-    assert len(b.call("fetch_my_trades")) == 4
+    trades = b.call("fetch_my_trades")
+    assert len(trades) == 4
+    # `since` is inclusive: a trade at exactly that millisecond is in the answer (the grid
+    # asks from its last fill's time; a trade dropped there is a fill whose P&L it misses)
+    last = trades[-1].timestamp
+    assert [t.timestamp for t in b.call("fetch_my_trades", None, last)] == [last]
+    assert len(b.call("fetch_my_trades", BTC, trades[0].timestamp)) == 3
     for cid in ("e1", "s1", "tp1", "e2"):
         b.call("fetch_order", None, BTC if cid != "e2" else ETH, {"clientOrderId": cid})
     b.call("fetch_order", "1", BTC)
