@@ -87,3 +87,21 @@ def test_a_cache_written_before_the_rule_does_not_let_the_value_through(tmp_path
     candle_cache.cache_path(path).write_bytes(blob)
     with pytest.raises(C.DataError, match=r"x.csv, line 3: not a number in .*'1_000.5'"):
         C.load(path, timeframe_ms=60_000)
+
+
+@pytest.mark.parametrize("row", [
+    f"{T0 + 60_000},10,10.4,9,10.5,1",   # high under the close
+    f"{T0 + 60_000},10.6,10.55,9,10.5,1",  # high under the open (a down candle)
+    f"{T0 + 60_000},10,11,10.2,10.5,1",  # low over the open
+    f"{T0 + 60_000},10.6,11,10.55,10.5,1",  # low over the close (a down candle)
+])
+def test_high_and_low_that_do_not_contain_open_and_close_are_refused_naming_the_line(
+        tmp_path: Path, row: str) -> None:
+    """A candle whose high is under its close (or low over its open) has no path: the replay
+    would go O-L-H-C to a high below where it then closes. Refused, file and line named."""
+    path = tmp_path / "c.csv"
+    _write(path, row)
+    with pytest.raises(C.DataError) as caught:
+        C.load(path)
+    assert str(caught.value) == (f"{path}, line 3: high/low do not contain open/close "
+                                 f"({','.join(row.split(',')[1:5])})")
