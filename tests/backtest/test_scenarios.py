@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from backtest import candles as C
-from backtest import engine, report
+from backtest import engine, metrics, report
 from backtest.trades import closed_trades
 from config.loader import load_settings
 from trading.events import SignalRaised
@@ -29,25 +29,27 @@ class EnterAt:
 
     name = "scripted"
 
-    def __init__(self, times: set[float] | None = None, always: bool = False) -> None:
+    def __init__(self, times: set[float] | None = None, always: bool = False,
+                 side: Side = Side.LONG) -> None:
         self.times = times or set()
         self.always = always
+        self.side = side
 
     def on_price(self, price: Decimal, volume: Decimal | None, now: float,
                  position: Side | None) -> SignalRaised | None:
         if position is None and (self.always or now in self.times):
-            return SignalRaised(side=Side.LONG, reason="scripted")
+            return SignalRaised(side=self.side, reason="scripted")
         return None
 
 
 def _run(tmp: Path, rows: list[tuple[float, float, float, float]], risk: str,
-         strategy: EnterAt):
+         strategy: EnterAt, slippage_bps: str = "0"):
     lines = ["timestamp,open,high,low,close,volume"]
     lines += [f"{T0 + i * HOUR},{o},{h},{lo},{c},10" for i, (o, h, lo, c) in enumerate(rows)]
     (tmp / "t.csv").write_text("\n".join(lines) + "\n")
     (tmp / "bot.toml").write_text(
-        f'[symbols]\nlist = ["{SYMBOL}"]\n[paper]\nslippage_bps = 0\ntaker_fee = 0.00055\n'
-        f"[risk]\norder_size_usdt = 100\nstop_loss_pct = 1.0\n{risk}\n")
+        f'[symbols]\nlist = ["{SYMBOL}"]\n[paper]\nslippage_bps = {slippage_bps}\n'
+        f"taker_fee = 0.00055\n[risk]\norder_size_usdt = 100\nstop_loss_pct = 1.0\n{risk}\n")
     settings = load_settings(tmp / "bot.toml")
     result = engine.run(settings, {SYMBOL: C.load(tmp / "t.csv")},
                         strategy_for=lambda symbol: strategy)
@@ -64,6 +66,53 @@ def test_a_gap_through_the_stop_fills_at_the_open_not_at_the_stop(tmp_path: Path
     assert t.gross == Decimal(-3)
     assert t.fees == Decimal("0.10835")  # 100 * 0.00055 + 97 * 0.00055
     assert t.net == Decimal("-3.10835")
+
+
+def test_slippage_moves_the_entry_and_the_gap_stop_against_the_trader(tmp_path: Path) -> None:
+    # 10 bps: the entry buys at 100 * 1.001 = 100.10; the stop (1 % under the entry fill,
+    # 99.10) is gapped through, the sell fills at c1's open less 10 bps, 97 * 0.999 = 96.903,
+    # to the tick 96.90. Fees on what was paid: 1 * 100.10 * 0.00055 = 0.0550550 and
+    # 1 * 96.90 * 0.00055 = 0.0532950.
+    result, trades = _run(tmp_path, [(100, 100, 100, 100), (97, 98, 96, 97.5)],
+                          "trailing_activation_pct = 5", EnterAt({T0 / 1000}),
+                          slippage_bps="10")
+    # each fee on its own fill's price (the sum alone would not tell: fees on the marks, 100
+    # and 97, also add up to 0.10835)
+    assert [(f.trade.price, f.trade.fee) for f in result.exchange.fills] == [
+        (Decimal("100.10"), Decimal("0.05505500")), (Decimal("96.90"), Decimal("0.05329500"))]
+    [t] = trades
+    assert (t.entry_price, t.exit_price, t.reason) == (Decimal("100.10"), Decimal("96.90"),
+                                                       "stop_loss")
+    assert t.gross == Decimal("-3.2")
+    assert t.fees == Decimal("0.1083500")
+    assert t.net == Decimal("-3.3083500")
+
+
+def test_a_stop_touched_exactly_fires_at_its_price(tmp_path: Path) -> None:
+    # stop 99.00; c1 (down: O-H-L-C) reaches exactly 99.00 at its low point and no lower
+    _, trades = _run(tmp_path, [(100, 100, 100, 100), (100, 100.5, 99, 99.5)],
+                     "trailing_activation_pct = 5", EnterAt({T0 / 1000}))
+    [t] = trades
+    assert (t.exit_price, t.reason) == (Decimal("99.00"), "stop_loss")
+    assert t.closed_at == (T0 + HOUR + 2 * HOUR // 4) / 1000
+
+
+def test_a_short_stop_touched_exactly_fires_and_an_open_short_is_valued_as_a_short(
+        tmp_path: Path) -> None:
+    # short 1 at 100, stop 101.00 (a buy trigger above); c1 (up: O-L-H-C) reaches exactly
+    # 101.00 at its high point: the stop fires there. A second run whose prices never reach
+    # the stop ends with the short open at c1's close 98: final equity 10000 - 0.055 (entry
+    # fee) + (100 - 98) = 10001.945.
+    risk = "trailing_activation_pct = 5"
+    _, [t] = _run(tmp_path, [(100, 100, 100, 100), (100, 101, 99.5, 100.5)], risk,
+                  EnterAt({T0 / 1000}, side=Side.SHORT))
+    assert (t.exit_price, t.reason) == (Decimal("101.00"), "stop_loss")
+    assert t.closed_at == (T0 + HOUR + 2 * HOUR // 4) / 1000
+    (tmp_path / "b").mkdir()
+    result, trades = _run(tmp_path / "b", [(100, 100, 100, 100), (100, 100.5, 97.5, 98)], risk,
+                          EnterAt({T0 / 1000}, side=Side.SHORT))
+    assert trades == []
+    assert metrics.final_equity(result) == Decimal("10001.945")
 
 
 def test_a_trailing_stop_ratchets_then_triggers(tmp_path: Path) -> None:
