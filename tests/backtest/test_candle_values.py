@@ -105,3 +105,17 @@ def test_high_and_low_that_do_not_contain_open_and_close_are_refused_naming_the_
         C.load(path)
     assert str(caught.value) == (f"{path}, line 3: high/low do not contain open/close "
                                  f"({','.join(row.split(',')[1:5])})")
+
+
+def test_a_row_in_seconds_after_rows_in_ms_is_named_as_seconds_not_as_unsorted(
+        tmp_path: Path) -> None:
+    """The quick path takes a row only with a timestamp in ms: a later row written in seconds
+    gets `_row`'s message (multiply by 1000), not 'unsorted timestamp', which would send the
+    user looking for a sorting problem."""
+    path = tmp_path / "c.csv"
+    _write(path, f"{(T0 + 60_000) // 1000},10,11,9,10.5,2")
+    with pytest.raises(C.DataError) as caught:
+        C.load(path)
+    assert str(caught.value) == (f"{path}, line 3: timestamp {(T0 + 60_000) // 1000} looks like "
+                                 f"seconds, not ms since the epoch (ms are >= {C.MIN_TS}: "
+                                 "multiply by 1000)")
