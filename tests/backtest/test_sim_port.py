@@ -184,3 +184,25 @@ def test_hedge_mode_legs_give_the_paper_exchanges_records(hedge: Both) -> None:
                                                                    "long"]
     for cid in ("l1", "s1", "s-tp", "l-stop"):
         b.call("fetch_order", None, BTC, {"clientOrderId": cid})
+
+
+def test_the_free_margin_counts_the_open_positions_unrealized_pnl(one_way: Both) -> None:
+    """An entry is admitted against the wallet plus every open position's unrealized P&L minus
+    the margin in use, as the paper exchange admits it: with another symbol's position at a
+    loss an entry the wallet alone could carry is refused, and at a profit one it could not is
+    admitted. Hand-checked: 0.9 BTC bought at 50,010 (2 bps slippage) holds 9,001.80 of
+    initial margin at 5x and paid 24.76 of fee: 973.44 of the wallet is not in use; at 49,000
+    the position is 909 down (64.44 free: 0.5 ETH needs 300.06 and its fee), at 51,000 891 up
+    (1,864.44 free: 2 ETH needs 1,200.24 and its fee, more than the 973.44 alone)."""
+    b = one_way
+    b.call("create_order", BTC, "market", "buy", Decimal("0.9"), None, {"clientOrderId": "e1"})
+    b.move(BTC, "49000")
+    b.call("fetch_tickers", [BTC, ETH])  # the paper exchange marks its books when it reads
+    eth = ("create_order", ETH, "market", "buy", Decimal("0.5"), None)  # 300 of margin
+    assert b.call(*eth, {"clientOrderId": "e2"}) is errors.InsufficientFunds
+    b.move(BTC, "51000")
+    b.call("fetch_tickers", [BTC, ETH])
+    eth = ("create_order", ETH, "market", "buy", Decimal(2), None)  # 1,200 of margin
+    placed = b.call(*eth, {"clientOrderId": "e3"})
+    assert placed.status is VenueOrderStatus.CLOSED, placed
+    _state(b)
