@@ -47,10 +47,20 @@ def ahead(age_ms: int, ttl_ms: int) -> bool:
     return age_ms < -ttl_ms
 
 
+def counted(nodes: Sequence[NodeSeen], me: str, stale_after_ms: int,
+            mine: int = 0) -> dict[str, int]:
+    """The nodes balancing counts, each with the accounts it held at its last beat: the ready
+    ones whose heartbeat is `fresh` within `stale_after_ms`, and this node always (holding
+    `mine`)."""
+    seen = {n.node: n.holds for n in nodes
+            if n.node != me and fresh(n.age_ms, stale_after_ms) and n.ready}
+    seen[me] = mine
+    return seen
+
+
 def live_nodes(nodes: Sequence[NodeSeen], me: str, stale_after_ms: int) -> int:
-    """Ready nodes whose heartbeat is `fresh` within `stale_after_ms`, counting this node
-    always."""
-    return len({n.node for n in nodes if fresh(n.age_ms, stale_after_ms) and n.ready} | {me})
+    """How many nodes balancing counts (`counted`), this node included."""
+    return len(counted(nodes, me, stale_after_ms))
 
 
 def target(accounts: int, nodes: Sequence[NodeSeen], me: str, mine: int,
@@ -58,9 +68,7 @@ def target(accounts: int, nodes: Sequence[NodeSeen], me: str, mine: int,
     """This node's share of `accounts` among the live, ready nodes (itself always counted,
     holding `mine`): floor(accounts / live), plus one for the first accounts % live nodes by
     accounts held (most first), then node id."""
-    seen = {n.node: n.holds for n in nodes
-            if n.node != me and fresh(n.age_ms, stale_after_ms) and n.ready}
-    seen[me] = mine
+    seen = counted(nodes, me, stale_after_ms, mine)
     order = sorted(seen, key=lambda node: (-seen[node], node))
     base, extra = divmod(accounts, len(order))
     return base + (1 if order.index(me) < extra else 0)
