@@ -330,7 +330,10 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx,
 def _listed_not_ours(state: SymbolState, theirs: ExchangePosition, ctx: Ctx) -> SymbolState:
     """A position the exchange lists while our books hold none: left while an entry of ours
     may still explain it, flagged (quarantined) when `adopt_unknown_positions` is off,
-    adopted with a stop otherwise."""
+    adopted with a stop otherwise. So is one on the other side while our entry is in flight:
+    a read that lags shows the position just closed; adopted, our entry's fill was added to it
+    (books short 2, the venue long 1) and the long had no stop of its side (tests/actors/
+    test_entering_opposite_position_not_adopted.py)."""
     if state.phase is Phase.ENTERING and state.live_orders(OrderPurpose.ENTRY):
         return state  # our entry is still being resolved
     entries = state.live_orders(OrderPurpose.ENTRY)
