@@ -1,8 +1,9 @@
 """A stored restart history read back by the next run of the bot (supervision/restart_store.py):
-times stored ahead of a wall clock that stepped back count as now.
+times stored ahead of a wall clock that stepped back count as now, and a crash loop already
+told is not told again.
 
 Mutation audit (helper t): reading a stored time ahead of the clock as that far in the future
-(no `max(..., 0)`) failed no test.
+(no `max(..., 0)`), or reading `loop_told` back as False, failed no test.
 
 Real actors, supervisor, SQLite and paper exchange; each run is a new supervisor on the same
 database with a monotonic clock of its own origin (a new process). BTC's restore fails at every
@@ -74,6 +75,9 @@ class Run:
         self.mono.advance(after_s)
         return self.settled(restarts)
 
+    def crash_loop_alerts(self) -> list[dict[str, Any]]:
+        return [a for a in self.h.alerts.sent if a["kind"] == "crash_loop" and a["symbol"] == BTC]
+
     def stop(self) -> None:
         self.h.stop()  # the service manager restarts the bot
 
@@ -103,5 +107,36 @@ def test_failures_stored_ahead_of_a_clock_set_back_leave_the_window_in_time(tmp_
             f"escalated: {state}; history {list(run.btc.history.failures)} at {run.mono()}")
         assert list(run.btc.history.failures) == [run.mono()]
         assert not run.sup.escalations
+    finally:
+        run.stop()
+
+
+def test_a_crash_loop_told_in_an_earlier_run_is_not_told_again(tmp_path):
+    """A crash loop (failing every 40 s: too slow to escalate with 2 in 60 s, never running
+    300 s) is told once; the bot restarted by its service manager keeps the same loop going,
+    and a person was told again at each start."""
+    policy = RestartPolicy(max_restarts=2, period_s=60, backoff_initial_s=4, backoff_max_s=8,
+                           stable_after_s=300)
+    wall = ManualClock(start=1_800_000_000.0)
+    run = Run(tmp_path, wall, 1, policy)
+    try:
+        run.start()
+        assert run.fail_again(40.0, 1) is ChildState.BACKING_OFF
+        assert not run.crash_loop_alerts()
+        assert run.fail_again(40.0, 2) is ChildState.BACKING_OFF  # 3 in a row: a crash loop
+        assert len(run.crash_loop_alerts()) == 1, run.h.alerts.sent
+        wait_until(lambda: run.sup.records.pending(BTC) == 0, timeout=30,
+                   message="BTC's history stored")
+    finally:
+        run.stop()
+    wall.advance(40.0)  # the bot is restarted 40 s later: the loop goes on
+    run = Run(tmp_path, wall, 2, policy)
+    try:
+        run.start()
+        assert run.btc.state is ChildState.BACKING_OFF  # 2 in the last 60 s: not escalated
+        assert run.btc.history.consecutive == 4  # the loop is the same one
+        assert run.crash_loop_alerts() == [], (
+            "the crash loop told in the earlier run was told again: "
+            f"{run.crash_loop_alerts()}")
     finally:
         run.stop()
