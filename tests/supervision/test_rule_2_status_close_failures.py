@@ -61,6 +61,13 @@ def test_failed_close_attempts_are_shown_in_the_status_while_closing(tmp_path):
         h.sup.tell(BTC, Timer())
         h.idle(BTC)
         wait_until(lambda: h.view(BTC).quarantined, message="escalated")
-        assert entry(h)["close_failures"] == 3 == persisted_attempts(h)
+        escalated = entry(h)
+        assert escalated["close_failures"] == 3 == persisted_attempts(h)
+        # its actor still runs (it holds the position for the emergency close), but the dump
+        # names the symbol quarantined, with why (mutation audit, helper t: an entry showing
+        # the actor's own "running" failed no test)
+        assert h.child(BTC).state.value == "running"
+        assert escalated["state"] == "quarantined"
+        assert "close failed 3 times" in escalated["quarantine_reason"]
     finally:
         h.stop()
