@@ -29,6 +29,7 @@ from exchange import errors
 from storage.repository import Repository
 from tests.actors.test_cancel_reports_fill import SYM, Log
 from tests.actors.test_stuck_close_escalates import Venue, grid_core, one_way_core
+from trading.client_ids import placement_key
 from trading.model import Phase, Side
 
 T0 = 1_700_000_000.0
@@ -155,3 +156,33 @@ def test_grid_restarted_without_its_stored_state_uses_new_client_ids(
     new = bot.venue.sent[len(used):]
     assert new and not set(new) & set(used)
     assert bot.loop.state.order_seq >= len(used) + len(new)
+
+
+def test_one_way_position_open_when_its_actor_state_row_was_lost_moves_its_stop_under_a_new_id(
+        tmp_path: Path, tmp_bot: list[Bot]) -> None:
+    """The highest id used is the open position's stop: the restored sequence must be that
+    stop's own number, not one below it (the next stop, placed when the trailing stop moves
+    it, took that very id: the venue refused it and the stop stayed where it was). Found by
+    the incident-rule mutation audit (helper s): `at_least_used` raising the sequence to one
+    below the highest used (storage/seq_floor.py:128) failed no test, as the round trip above
+    ends on a close whose letter no next order shares."""
+    bot = Bot(tmp_path, "one_way")
+    tmp_bot.append(bot)
+    bot.venue.mark = D(100)
+    bot.handle(Tick(price=D(100)))
+    bot.handle(ExternalSignal(side=Side.LONG, signal_id="in"))
+    assert bot.loop.state.phase is Phase.OPEN
+    used = list(bot.venue.sent)
+    highest = max(placement_key(cid)[0] for cid in used)
+
+    bot.lose_rows("actor_state")
+    bot.restart()
+    assert bot.loop.state.position is not None  # restored open from its positions row
+    assert bot.loop.state.order_seq >= highest
+    for price in ("100.6", "101.5", "102.5"):  # the trailing stop activates and moves the stop
+        bot.venue.mark = D(price)
+        bot.handle(Tick(price=D(price)))
+
+    assert bot.venue.duplicates == []
+    new = bot.venue.sent[len(used):]
+    assert new and not set(new) & set(used)
