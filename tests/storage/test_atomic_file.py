@@ -24,6 +24,21 @@ def test_write_creates_and_replaces(tmp_path: Path):
     assert os.listdir(tmp_path) == ["state.json"]
 
 
+def test_a_new_file_is_private_whatever_the_umask(tmp_path: Path):
+    """A status file or an export names positions and orders: a new one is the user's alone
+    (0600) even under a umask that leaves files readable to others (022, most systems'
+    default). Found by the incident-rule mutation audit (helper s): with `_target_mode`
+    giving a new file 0644 (storage/atomic_file.py:70), no test failed; every mode test
+    rewrote a file that existed."""
+    before = os.umask(0o022)
+    try:
+        for name in ("status.json", "export.csv"):
+            atomic_write_text(tmp_path / name, "{}")
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+    finally:
+        os.umask(before)
+
+
 def test_existing_mode_is_kept(tmp_path: Path):
     target = tmp_path / "secret.json"
     target.write_text("{}")
