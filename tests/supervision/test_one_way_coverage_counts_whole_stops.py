@@ -6,7 +6,12 @@ for all of it and not being cancelled, rests on the exchange: the hedge grid's r
 Found by review: the view counted the newest open stop whatever its size, so a position that
 grew on the venue (a fill booked late, a buy by hand) showed protected while its stop covered
 only the old size, and a stop whose cancel was asked for still counted. Real view, real
-coverage watch reading the status lines."""
+coverage watch reading the status lines.
+
+A stop level the bot holds counts as protection only with bot-side stops: with exchange stops,
+a position whose stop level is known but whose exchange stop is not whole and acknowledged is
+unprotected (mutation audit: counting the level in every stop mode failed no test).
+"""
 
 from __future__ import annotations
 
@@ -29,7 +34,11 @@ def covered(*stops: Order) -> bool:
     state = SymbolState(symbol=BTC, phase=Phase.OPEN, position=POS, stop_price=Decimal("90"),
                         orders=stops)
     view = view_of(state, None, reconciled=True)
-    actor = {"symbol": BTC, "position": view.position, "protected": view.protected}
+    # the fields supervision/status.py puts in the actor's line: the stop level the bot holds
+    # too, which counts only with bot-side stops (stop_mode = "bot"), never for exchange stops
+    actor = {"symbol": BTC, "position": view.position, "protected": view.protected,
+             "stop_price": view.stop_price}
+    assert view.stop_price is not None
     ((label, ok),) = positions([actor], bot_side_stops=False)
     assert label == f"{BTC} long" and view.protected is ok
     return ok
