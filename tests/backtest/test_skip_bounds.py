@@ -116,3 +116,12 @@ def test_an_entry_at_a_z_score_exactly_entry_z_is_not_skipped(tmp_path: Path) ->
     slow = _same_run(tmp_path, window=5, entry_z=2.0, exit_z=0.3)
     zs = _z_at_decisions(slow, 5)
     assert zs.count(2.0) >= 20, "no entry at |z| = entry_z exactly"
+
+
+def test_an_exit_at_a_z_score_exactly_exit_z_is_not_skipped(tmp_path: Path) -> None:
+    """Mutation audit (helper u): `absz < exit_z` for `absz <= exit_z` in the plan's exit
+    points (an exit at exactly exit_z skipped) failed no test. Window 6: a, a, a, b, b, b
+    and the like give |z| = 1.0 exactly."""
+    slow = _same_run(tmp_path, window=6, entry_z=2.0, exit_z=1.0)
+    zs = _z_at_decisions(slow, 6)
+    assert zs.count(1.0) >= 20, "no exit at |z| = exit_z exactly"
