@@ -20,6 +20,7 @@ import numpy as np
 from backtest import candles as C
 from backtest import engine, report
 from backtest.skipping import PricePoints
+from backtest.volumes import quote_volume_24h
 from config.loader import load_settings
 from config.settings import Settings
 from strategies.mean_reversion import series
@@ -125,3 +126,16 @@ def test_an_exit_at_a_z_score_exactly_exit_z_is_not_skipped(tmp_path: Path) -> N
     slow = _same_run(tmp_path, window=6, entry_z=2.0, exit_z=1.0)
     zs = _z_at_decisions(slow, 6)
     assert zs.count(1.0) >= 20, "no exit at |z| = exit_z exactly"
+
+
+def test_an_entry_with_a_24h_volume_exactly_min_volume_is_not_skipped(tmp_path: Path) -> None:
+    """Mutation audit (helper u): `volume <= min_volume` for `volume < min_volume` in the
+    plan's volume filter (an entry at exactly min_volume skipped) failed no test. The volume
+    candles make the 24 h quote volume 0 or exactly 1500: every entry is at 1500."""
+    slow = _same_run(tmp_path, window=6, entry_z=1.9, exit_z=0.3, min_volume=1500)
+    entries = [at for at, _, j in slow.recorder.journal if j.type == "EntryRequested"]
+    assert len(entries) >= 20
+    c = slow.candles[SYMBOL]
+    volumes = quote_volume_24h(c)
+    at_entry = {volumes[c.ts.index(round(at * 1000) // 300_000 * 300_000)] for at in entries}
+    assert at_entry == {1500}
