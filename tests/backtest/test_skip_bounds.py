@@ -49,10 +49,11 @@ take_profit_pct = 8.0
 """
 
 
-def write_round_walk(path: Path, n: int, seed: int) -> None:
+def write_round_walk(path: Path, n: int, seed: int, gaps: bool = False) -> None:
     """5-minute candles of whole-number prices near 100, often flat; volume 15 on a candle
     closing at 100 with none in the 24 h before it (so the 24 h quote volume is 0 or exactly
-    1500 for long stretches), else 0."""
+    1500 for long stretches), else 0. `gaps`: each candle opens 1 to 4 away from the last
+    close (as after a market's closed hours), else at it."""
     rng = np.random.default_rng(seed)
     last_volume_at = -10**15
     price = 100
@@ -60,7 +61,7 @@ def write_round_walk(path: Path, n: int, seed: int) -> None:
         f.write("timestamp,open,high,low,close,volume\n")
         for i in range(n):
             ts = START_MS + i * 300_000
-            o = price
+            o = price + (int(rng.choice([-4, -1, 1, 4])) if gaps else 0)
             c = int(np.clip(o + rng.choice([-3, -1, 0, 0, 0, 0, 1, 3]), 80, 120))
             h = max(o, c) + int(rng.choice([0, 0, 0, 2]))
             lo = min(o, c) - int(rng.choice([0, 0, 0, 2]))
@@ -194,3 +195,54 @@ def test_a_refused_stop_retried_at_its_time_is_not_skipped(tmp_path: Path) -> No
     assert fast.recorder.ledger == slow.recorder.ledger
     assert fast_report == slow_report and fast.log.lines == slow.log.lines
     assert fast_stops >= 40 and fast.looped < fast.points  # the rest was skipped
+
+
+TWO = """
+[symbols]
+list = ["AAA/USDT:USDT", "BBB/USDT:USDT"]
+[strategy]
+window = 5
+entry_z = 2.0
+exit_z = 0.05
+min_volatility_pct = 0
+[paper]
+starting_balance_usdt = 196
+[risk]
+leverage = 1
+order_size_usdt = 100
+stop_loss_pct = 20.0
+trailing_activation_pct = 30
+take_profit_pct = 30.0
+max_open_positions = 20
+"""
+
+
+def test_two_symbols_whose_candles_open_off_the_last_close_skip_the_same(
+        tmp_path: Path) -> None:
+    """The account's margin reads the other symbol's price: when the first symbol decides at
+    a candle's open, the second's book must hold its last close, not its own open at that
+    same time (which the full replay takes after). On data where every open is off the last
+    close and the balance barely fits two positions, that price decides entries.
+    Mutation audit (helper u): showing the other symbol its candle's open instead of the
+    previous close (backtest/skip_replay.py:76, `4 * m` for `4 * m - 1`) failed no test: on
+    the shipped data every open equals the last close."""
+    files = {}
+    for seed, symbol in enumerate(("AAA/USDT:USDT", "BBB/USDT:USDT"), start=1):
+        files[symbol] = tmp_path / f"{seed}.csv"
+        write_round_walk(files[symbol], 3_000, seed, gaps=True)
+    config = tmp_path / "bot.toml"
+    config.write_text(TWO)
+    settings = load_settings(config)
+    candles = {s: C.load(p) for s, p in files.items()}
+    runs = []
+    for skip in (True, False):
+        capture = Capture()
+        result = engine.run(settings, candles, forward=capture, skip_quiet=skip)
+        runs.append((result, capture.commits, report.to_json(report.build(result))))
+    (fast, fast_commits, fast_report), (slow, slow_commits, slow_report) = runs
+    assert fast_commits == slow_commits
+    assert fast.recorder.ledger == slow.recorder.ledger
+    assert fast_report == slow_report and fast.log.lines == slow.log.lines
+    assert fast.looped < fast.points // 2
+    refused = [line for line in slow.log.lines if "InsufficientFunds" in line]
+    assert len(refused) >= 20, "no entry was refused for margin"
