@@ -36,7 +36,9 @@ READS = [
 
 @pytest.fixture
 def gw(tmp_path):
-    with gateway_on_emulator("bybit", tmp_path, timeout_ms=500, max_attempts=2) as pair:
+    # 5 s: the request timeout is also the signed recvWindow (exchange/ccxt/instances.py), and
+    # 500 ms was seen refused as 10002 on a machine at load 10 (no timeout is tested here)
+    with gateway_on_emulator("bybit", tmp_path, timeout_ms=5000, max_attempts=2) as pair:
         yield pair
 
 
