@@ -29,7 +29,8 @@ READS = [
 
 @pytest.fixture
 def gw(tmp_path):
-    with gateway_on_emulator("binanceusdm", tmp_path, timeout_ms=500, max_attempts=2) as pair:
+    with gateway_on_emulator("binanceusdm", tmp_path, timeout_ms=5000,
+                             max_attempts=2) as pair:  # 5 s recvWindow, see the Bybit sibling
         yield pair
 
 

@@ -21,7 +21,7 @@ def _refusal(code: int, msg: str) -> dict:
 
 @pytest.fixture
 def gw(tmp_path):
-    with gateway_on_emulator("bybit", tmp_path, timeout_ms=500) as pair:
+    with gateway_on_emulator("bybit", tmp_path, timeout_ms=5000) as pair:  # 5 s recvWindow
         yield pair
 
 
