@@ -1,0 +1,67 @@
+"""A cancel is a send: on a cluster node the account's port refuses it once the node may no
+longer act (README, Cluster: "every send goes through `FencedExchange` (refused once the node
+may not act)"), also outside any actor's call (a start's reconcile, the run loop), where the
+gateway's own per-attempt fence is not in force (exchange/fence.py `check_fence` is a no-op
+outside an actor).
+
+Mutation audit X (issue 13): removing the lease guard from `FencedExchange.cancel_order`
+failed no test (the existing tests try a stale epoch's create, amend and leverage only). With
+it, a node whose epoch had ended cancelled an order on the venue, which after a takeover is the
+new owner's (a protective stop cancelled by the old owner leaves its position unprotected).
+
+A real account runtime started by NodeAccounts (PostgreSQL storage, the shared paper server,
+the ccxt bybit gateway) under a real keeper, as tests/cluster/test_node_account_epoch.py."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from cluster import LeaseLost
+from runtime.cluster_node import node_settings
+from runtime.node_accounts import NodeAccounts
+from tests.cluster.leases_support import (
+    make_keeper,
+    make_store,
+    node_on_the_paper_server,
+    running,
+    wait_acting,
+)
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
+BTC = "BTC/USDT:USDT"
+
+
+def test_a_stale_epoch_cannot_cancel_an_order_on_the_venue(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with node_on_the_paper_server(pg_url, tmp_path, monkeypatch, "main", BTC) as settings:
+        store = make_store(pg_url)
+        keeper = make_keeper(store, "node-a", account="main")
+        with running(keeper):
+            first = wait_acting(keeper, "node-a acquires", timeout=10)
+            start = NodeAccounts(settings, node_settings(settings), tmp_path / "data", pg_url)
+            account = start("main", first, keeper)
+            try:
+                port = account.runtime.exchange
+                last = port.fetch_tickers([BTC])[BTC].last
+                assert last is not None
+                price = port.price_to_precision(BTC, last / 2)  # rests far below the market
+                resting = port.create_order(BTC, "limit", "buy", D("0.001"), price,
+                                            {"clientOrderId": "resting-1"})
+                assert resting.id is not None
+                # the epoch ends under the keeper (released behind its back); it acquires the
+                # account again by itself at the next epoch
+                assert store.release(first)
+                wait_until(lambda: (lease := keeper.acting_lease()) is not None
+                           and lease.epoch > first.epoch, timeout=15,
+                           message="the keeper holding a newer epoch")
+                with pytest.raises(LeaseLost):
+                    port.cancel_order(resting.id, BTC)
+                still = port.fetch_order(resting.id, BTC)
+                assert still.status.is_open, still  # nothing reached the venue
+            finally:
+                account.stop()
+                account.close()
