@@ -4,9 +4,10 @@ may not act)"), also outside any actor's call (a start's reconcile, the run loop
 gateway's own per-attempt fence is not in force (exchange/fence.py `check_fence` is a no-op
 outside an actor).
 
-Mutation audit X (issue 13): removing the lease guard from `FencedExchange.cancel_order`
-failed no test (the existing tests try a stale epoch's create, amend and leverage only). With
-it, a node whose epoch had ended cancelled an order on the venue, which after a takeover is the
+Mutation audit X (issue 13): removing the lease guard from `FencedExchange.cancel_order`, or
+from `move_stop` (which places a stop and cancels the old one), failed no test (the existing
+tests try a stale epoch's create, amend and leverage only). With it, a node whose epoch had
+ended cancelled an order on the venue, which after a takeover is the
 new owner's (a protective stop cancelled by the old owner leaves its position unprotected).
 
 A real account runtime started by NodeAccounts (PostgreSQL storage, the shared paper server,
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.slow
 BTC = "BTC/USDT:USDT"
 
 
-def test_a_stale_epoch_cannot_cancel_an_order_on_the_venue(
+def test_a_stale_epoch_cannot_cancel_or_move_an_order_on_the_venue(
         pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with node_on_the_paper_server(pg_url, tmp_path, monkeypatch, "main", BTC) as settings:
         store = make_store(pg_url)
@@ -60,6 +61,8 @@ def test_a_stale_epoch_cannot_cancel_an_order_on_the_venue(
                            message="the keeper holding a newer epoch")
                 with pytest.raises(LeaseLost):
                     port.cancel_order(resting.id, BTC)
+                with pytest.raises(LeaseLost):  # a stop move places, then cancels: neither
+                    port.move_stop(BTC, resting, price, "moved-1")
                 still = port.fetch_order(resting.id, BTC)
                 assert still.status.is_open, still  # nothing reached the venue
             finally:
