@@ -52,11 +52,13 @@ def open_account(url: str, fence: CommitFence) -> Repository:
 def test_a_commit_after_a_takeover_fails_inside_its_transaction(pg_url: str) -> None:
     store = LeaseStore(open_database(pg_url), SETTINGS)
     store.create_table()
-    lease = store.acquire("main", "node-a")
-    assert lease is not None
-    repo = open_account(pg_url, CommitFence(BelievingKeeper(lease),  # type: ignore[arg-type]
-                                            in_database=True))
+    keeper = BelievingKeeper(None)
+    repo = open_account(pg_url, CommitFence(keeper, in_database=True))  # type: ignore[arg-type]
     try:
+        # acquired once the account's storage is open: opening it (its schema, migrations)
+        # can take longer than the 0.6 s lease on a loaded machine
+        lease = keeper.lease = store.acquire("main", "node-a")
+        assert lease is not None
         inc = repo.claim(SYM)
         commit(repo, inc, 1)
         wait_until(lambda: store.takeover_in_s("main") == 0, timeout=5, interval=0.02,
@@ -110,11 +112,11 @@ def test_the_commit_fence_finds_the_lease_table_in_the_roles_own_schema(pg_url: 
                       parts.path, parts.query, ""))
     store = LeaseStore(open_database(url), SETTINGS)
     store.create_table()
-    lease = store.acquire("main", "node-a")
-    assert lease is not None
-    repo = open_account(url, CommitFence(BelievingKeeper(lease),  # type: ignore[arg-type]
-                                         in_database=True))
+    keeper = BelievingKeeper(None)
+    repo = open_account(url, CommitFence(keeper, in_database=True))  # type: ignore[arg-type]
     try:
+        keeper.lease = store.acquire("main", "node-a")  # once the storage is open, as above
+        assert keeper.lease is not None
         inc = repo.claim(SYM)
         commit(repo, inc, 1)
         assert notes(repo) == [1]
