@@ -287,3 +287,25 @@ def test_an_actor_still_starting_is_not_said_to_not_run():
         assert len(warned) == 1 and "does not run" in warned[0], warned
     finally:
         logger.remove(sink)
+
+
+def test_the_same_difference_coming_back_after_the_venue_agreed_is_reconciled_again():
+    """Mutation audit (helper z): with the 'news from the venue: report again' reset removed
+    (stream_positions.on_positions), no test failed. A difference that was reported, then
+    settled on the venue's side (the venue agreed with our books again), then came back with
+    the same sizes (a second position added by hand) was taken for the one already reported:
+    no Reconcile, and the position the books do not hold went unprotected until the periodic
+    reconciliation (300 s while the streams are up)."""
+    long_ = _long_one()
+    check, clock, sent, _ = _check(long_)
+    check.on_positions([_pos("2")])  # 1 more on the venue than in our books
+    clock.t += 0.6
+    assert check.due() == 1
+    sent[0].handled.set()  # the actor reconciled; its books still say 1
+    check.on_positions([_pos("1")])  # the venue agrees again (the extra 1 closed by hand)
+    clock.t += 0.6
+    assert check.due() == 0 and len(sent) == 1
+    check.on_positions([_pos("2")])  # and differs again, with the same sizes
+    clock.t += 0.6
+    assert check.due() == 1 and len(sent) == 2
+    assert sent[1].reason == "position stream: net 2 on the venue, 1 in our books"
