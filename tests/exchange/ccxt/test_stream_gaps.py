@@ -196,3 +196,24 @@ def test_a_socket_replaced_during_a_long_gap_fill_is_read_from_before_the_gap_fi
     assert feed.mode == "stream"
     assert asked[-1] <= int((NOW + 5.0) * 1000)
     assert [c for m in delivered for c in getattr(m, "client_order_ids", ())] == ["main-x-1"]
+
+
+def test_a_silence_that_ends_without_a_reconnect_still_gets_its_gap_read():
+    """Mutation audit (helper z): with the down branch no longer opening the gap
+    (stream_feed.check_once, `self._gap_open = True`), no test failed: every test's outage
+    ended with a reconnect, which opens the gap too. A connection silent past stale_s that
+    speaks again on the same sockets (before the feed made it resubscribe) then never had its
+    silence's fills read from REST, and the feed stayed in 'rest' mode for good while nothing
+    polled REST (the streams were up): the status said rest, and a fill of ours made during
+    the silence reached no actor."""
+    rig = Rig()
+    rig.feed.check_once()
+    assert rig.feed.mode == "stream"
+    rig.streams.h = replace(rig.streams.h, last_message_age_s=5.0)  # silent past stale_s
+    rig.feed.check_once()
+    assert rig.feed.mode == "rest" and rig.streams.reconnect_calls == 0
+    rig.venue_fills = [_fill(1, int(NOW * 1000) - 500)]  # made during the silence, unstreamed
+    rig.streams.h = replace(rig.streams.h, last_message_age_s=0.1)  # speaks again, same socket
+    rig.feed.check_once()
+    assert rig.feed.mode == "stream"
+    assert rig.cids() == ["main-x-1"]
