@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
 from loguru import logger
 
 from actors.market_feed import MarketFeed
 from actors.stream_feed import OVERLAP_MS, StreamFeed
 from exchange.ccxt.streams import StreamHealth
-from exchange.records import VenueFill
+from exchange.records import VenueFill, VenueOrder, VenueOrderStatus
 
 NOW = 1_800_000_000.0
 
@@ -217,3 +218,19 @@ def test_a_silence_that_ends_without_a_reconnect_still_gets_its_gap_read():
     rig.feed.check_once()
     assert rig.feed.mode == "stream"
     assert rig.cids() == ["main-x-1"]
+
+
+@pytest.mark.parametrize("status", [VenueOrderStatus.CANCELED, VenueOrderStatus.EXPIRED,
+                                    VenueOrderStatus.REJECTED])
+def test_a_stop_the_order_stream_ends_without_a_fill_reaches_its_actor(status):
+    """Mutation audit (helper z): with on_orders passing on CANCELED only (stream_feed.py,
+    `order.status in _ENDED_WITHOUT_FILL`), no test failed: the emulators end a stop by
+    cancelling it only. A stop the venue expired or rejected (no trade, so no fill message)
+    then reached no actor: the position stood unprotected while our books called it
+    protected, until the stop watch's next look (60 s while the streams are up)."""
+    rig = Rig()
+    rig.feed.check_once()
+    stop = VenueOrder(id="s1", client_order_id="main-x-stop-1", symbol="BTC/USDT:USDT",
+                      side="sell", type="market", status=status, amount=Decimal("1"))
+    rig.feed.on_orders([stop])
+    assert rig.cids() == ["main-x-stop-1"]  # the actor looks it up and protects again
