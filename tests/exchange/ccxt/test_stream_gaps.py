@@ -13,7 +13,7 @@ from loguru import logger
 from actors.market_feed import MarketFeed
 from actors.stream_feed import OVERLAP_MS, StreamFeed
 from exchange.ccxt.streams import StreamHealth
-from exchange.records import VenueFill, VenueOrder, VenueOrderStatus
+from exchange.records import VenueFill, VenueOrder, VenueOrderStatus, VenueTicker
 
 NOW = 1_800_000_000.0
 
@@ -234,3 +234,24 @@ def test_a_stop_the_order_stream_ends_without_a_fill_reaches_its_actor(status):
                       side="sell", type="market", status=status, amount=Decimal("1"))
     rig.feed.on_orders([stop])
     assert rig.cids() == ["main-x-stop-1"]  # the actor looks it up and protects again
+
+
+def test_a_reconnect_never_seen_as_down_gives_each_symbol_silent_s_again():
+    """Mutation audit (helper z): with the silent-symbol clock restarted only after a look that
+    found the streams down (stream_feed.check_once, 'reconnected or not self._was_healthy'),
+    no test failed. A socket replaced between two looks resubscribes every price topic; a
+    quiet symbol whose last price was most of silent_s old then counted as silent before the
+    new subscription had silent_s to carry it: a false 'no price while the stream is up'
+    warning and REST ticker reads for it."""
+    rig = Rig()
+    feed = StreamFeed(rest=rig.rest, stale_s=2.0, logger=logger, clock=lambda: NOW,
+                      monotonic=lambda: rig.mono, silent_s=10.0).attach(rig.streams)
+    feed.check_once()
+    feed.on_tickers([VenueTicker(symbol="BTC/USDT:USDT", last=Decimal("100"))])
+    rig.mono += 9.0
+    rig.streams.h = replace(rig.streams.h, reconnects=1)  # replaced between two looks
+    feed.check_once()
+    rig.mono += 5.0  # 14 s after the last price, 5 s after the new subscription
+    assert feed.silent is not None and feed.silent.silent() == []
+    rig.mono += 6.0  # silent_s after the new subscription with no price: silent
+    assert feed.silent.silent() == ["BTC/USDT:USDT"]
