@@ -255,3 +255,26 @@ def test_a_reconnect_never_seen_as_down_gives_each_symbol_silent_s_again():
     assert feed.silent is not None and feed.silent.silent() == []
     rig.mono += 6.0  # silent_s after the new subscription with no price: silent
     assert feed.silent.silent() == ["BTC/USDT:USDT"]
+
+
+def test_a_connection_back_after_a_long_outage_gets_stale_s_to_speak():
+    """Mutation audit (helper z): with check_once no longer restarting the stale clock when a
+    connection comes back (stream_feed.check_once, `self._last_reconnect = ...`), no test
+    failed. The last message then still dates from before the outage, so the connection just
+    opened counted as silent at once and was closed before its first message (the venue's
+    snapshot follows the subscription a moment later): after every outage longer than
+    stale_s the streams were made to resubscribe again and again, REST kept standing in, and
+    each new dial counted against the venue's connection limits."""
+    rig = Rig()
+    rig.feed.check_once()
+    rig.streams.h = replace(rig.streams.h, connected=False, last_message_age_s=0.5)
+    rig.feed.check_once()
+    rig.mono += 60.0  # a minute's outage, no message meanwhile
+    rig.streams.h = replace(rig.streams.h, connected=True, reconnects=1,
+                            last_message_age_s=60.5)  # back, its first message not yet in
+    rig.feed.check_once()
+    assert rig.streams.reconnect_calls == 0  # it has stale_s to speak
+    rig.mono += 1.0
+    rig.streams.h = replace(rig.streams.h, last_message_age_s=0.1)  # it speaks
+    rig.feed.check_once()
+    assert rig.feed.mode == "stream" and rig.streams.reconnect_calls == 0
