@@ -101,3 +101,25 @@ def test_a_symbol_unreadable_for_over_a_week_has_every_fill_read_when_it_reads_a
     got = gw.poll_updates(book.now_ms - 60_000)
     assert sorted(f.client_order_id for f in got) == ["eth-1", "eth-2"]
     gw.close()
+
+
+def test_the_streams_gap_fill_reads_a_symbol_left_behind_without_waiting(emu, tmp_path):
+    """Mutation audit (helper z): with the gap fill made to wait out a left-behind symbol's
+    growing wait like any poll (own_fills._per_symbol, 'not gap'), no test failed. While the
+    streams are up nothing but the gap fill and its recheck reads own trades, so a symbol
+    left behind (5 s, then up to 300 s) had the fills of the outage read only at the next gap
+    or the periodic reconciliation (300 s while the streams are up), its position meanwhile
+    out of step with the venue."""
+    fake = FakeTime()
+    gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake)
+    gw.load_markets()
+    since = emu.venue.book.now_ms
+    emu.venue.trades_refused["ETHUSDT"] = (-1121, "Invalid symbol.")
+    gw.create_order(ETH, "market", "buy", D("0.01"), None, {"clientOrderId": "eth-1"})
+    gw.create_order(BTC, "market", "buy", D("0.001"), None, {"clientOrderId": "btc-1"})
+    assert [f.client_order_id for f in gw.poll_updates(since)] == ["btc-1"]  # ETH left behind
+    del emu.venue.trades_refused["ETHUSDT"]  # readable again, well inside its wait
+    fake.now += 1
+    assert gw.poll_updates(since) == []  # a plain poll waits it out
+    assert [f.client_order_id for f in gw.poll_updates(since, forced=True)] == ["eth-1"]
+    gw.close()
