@@ -79,3 +79,39 @@ def test_a_refused_stop_carrying_the_exchanges_price_closes_although_the_last_ti
     d = core.decide(state, OrderFailed(client_order_id=stop.client_order_id, error="refused",
                                        never_reached=False, market_price=D("98.7")), 1002.6)
     assert len(_closes(d)) == 1 and d.state.phase is Phase.CLOSING
+
+
+def test_a_refused_stop_through_its_level_closes_under_its_own_reason():
+    """Mutation audit (helper y): with the two reasons swapped (trading/order_reports.py
+    `_stop_failed`: "trailing_stop" for a refused move, "stop_loss" for a refused first stop),
+    no test failed. The close reason is what the trades, the report's exit reasons and the
+    notices show: a trailing stop's profit taken would read as a stop-loss, a stop-loss as a
+    trailing stop. Rules of tests/trading/conftest.py: long 1 @ 100, stop 99.0; 100.5 activates
+    the trailing stop, trigger floor(100.5 * 0.997) = 100.1, a move from 99.0 to 100.1."""
+    from tests.trading.test_partial_fills import Core
+
+    c = Core()  # the first stop refused, the venue's price 98.7 through 99.0
+    entry = c.entry()
+    c.send(OrderFilled(client_order_id=entry.client_order_id, exchange_id="e1", filled=D(1),
+                       average=D(100), fee=D("0.05")))
+    (stop,) = c.placed(OrderPurpose.STOP)
+    c.send(OrderFailed(client_order_id=stop.client_order_id, error="refused",
+                       never_reached=False, market_price=D("98.7")))
+    assert len(c.placed(OrderPurpose.CLOSE)) == 1 and c.state.close_reason == "stop_loss"
+
+    c = Core()  # the trailing move refused, the venue's price 100.0 through 100.1
+    entry = c.entry()
+    c.send(OrderFilled(client_order_id=entry.client_order_id, exchange_id="e1", filled=D(1),
+                       average=D(100), fee=D("0.05")))
+    (stop,) = c.placed(OrderPurpose.STOP)
+    c.send(OrderAccepted(client_order_id=stop.client_order_id, exchange_id="s1"))
+    c.send(PriceTicked(price=D("100.5")))
+    (move,) = c.placed(OrderPurpose.STOP)
+    assert move.stop_price == D("100.1") and move.replaces == stop.client_order_id
+    c.send(OrderFailed(client_order_id=move.client_order_id, error="refused",
+                       never_reached=False, market_price=D("100.0")))
+    (close,) = c.placed(OrderPurpose.CLOSE)
+    assert c.state.close_reason == "trailing_stop"
+    d = c.send(OrderFilled(client_order_id=close.client_order_id, exchange_id="c1",
+                           filled=D(1), average=D("100.0"), fee=D("0.05")))
+    assert [j.data["reason"] for j in d.journal if j.type == "PositionClosed"] == ["trailing_stop"]
