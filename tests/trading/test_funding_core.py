@@ -65,6 +65,23 @@ def test_a_payment_that_turns_the_last_close_into_a_loss_starts_the_cooldown():
     assert d.state.cooldown_until == 670.0
 
 
+def test_a_payment_settled_after_the_last_close_is_not_charged_to_it():
+    """Mutation audit (helper y): with every payment on a flat symbol charged to the last
+    closed position whatever its time (trading/funding.py `book_one_way` without
+    `closed.closed_at >= at`), no test failed. A payment settled after that close was not paid
+    by it (a position by hand, another bot's): charged to it, it lowered the close's net, 0.03
+    to -0.02 here, and started a cooldown after a close that was a gain."""
+    core = SymbolCore(make_rules(cooldown_after_loss_s=120.0))
+    state = SymbolState(symbol=BTC, closed=ClosedNet(position_id="p0", net=D("0.03"),
+                                                      closed_at=550.0))
+    d = core.decide(state, paid("0.05", at=560.0), 600.0)
+    assert [(e.position_id, e.fee) for e in d.ledger] == [("", D("0.05"))]
+    assert d.state.closed is not None and d.state.closed.net == D("0.03")
+    assert d.state.cooldown_until == 0.0
+    (record,) = d.journal
+    assert record.position_id == "" and "no position" in (record.why or "")
+
+
 def grid_with(long: bool, short: bool) -> GridState:
     state = GridState(symbol=BTC)
     if long:
