@@ -94,3 +94,29 @@ def test_an_owed_fee_is_looked_at_5_s_after_the_order_ended_then_10_20_40_80_s_a
         looks.append(round(at - ended, 2))
         warned += [j for j in d.journal if j.type == "FeeUnbooked"]
     assert looks == [5, 15, 35, 75, 155] and len(warned) == 1
+
+
+def test_an_owed_fee_read_from_an_older_state_of_the_order_waits_for_the_whole_fee():
+    """Mutation audit (helper y): with the `found.filled >= order.filled` check dropped
+    (trading/late_fees.py `settle`), no test failed. A lookup answered from before the order's
+    last fill (the venue's trade list lagging its order state: the trades of the first half
+    listed, 0.025 for 0.5) then settled the owed fee with that half's fee and stopped looking:
+    the other half's 0.025 was never booked. Entry: long 1 @ 100, ended with its fee unknown;
+    the venue's whole fee is 0.05 (1 * 100 * 0.0005)."""
+    from trading.events import FeesLooked
+
+    c = Core()
+    entry = c.entry()
+    c.send(fill(entry, "1", "0", known=False))
+    assert len(c.state.fees_owed) == 1
+
+    def told(filled: str, fee: str) -> ExchangeOrder:
+        return ExchangeOrder(client_order_id=entry.client_order_id, exchange_id="x1",
+                             status="closed", filled=D(filled), average=D(100), fee=D(fee))
+
+    d = c.send(FeesLooked(orders={entry.client_order_id: told("0.5", "0.025")}))
+    assert d.ledger == () and [o.looks for o in c.state.fees_owed] == [1]
+    d = c.send(FeesLooked(orders={entry.client_order_id: told("1", "0.05")}))
+    assert [(e.amount, e.fee) for e in d.ledger] == [(D(0), D("0.05"))]
+    assert c.state.fees_owed == ()
+    assert c.state.position is not None and c.state.position.fees == D("0.05")
