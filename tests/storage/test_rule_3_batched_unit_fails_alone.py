@@ -11,24 +11,16 @@ one batch."""
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 import peewee as pw
 
 from storage.writer import GroupCommitWriter
-from tests.support.waiting import wait_until
+from tests.storage.writer_batch import one_batch
 
 
 def test_a_unit_failing_in_a_batch_leaves_none_of_its_rows_and_the_others_commit(tmp_path):
     db = pw.SqliteDatabase(str(tmp_path / "bot.sqlite"), check_same_thread=False)
     writer = GroupCommitWriter(db)
     writer.submit(lambda: db.execute_sql("CREATE TABLE rows (what TEXT)"), timeout=10)
-    inside, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        inside.set()
-        assert release.wait(10)
 
     def half_then_fail() -> None:
         db.execute_sql("INSERT INTO rows VALUES ('state of the failed unit')")
@@ -37,26 +29,7 @@ def test_a_unit_failing_in_a_batch_leaves_none_of_its_rows_and_the_others_commit
     def whole() -> None:
         db.execute_sql("INSERT INTO rows VALUES ('state of the good unit')")
 
-    outcome: dict[str, Any] = {}
-
-    def caller(name: str, work: Any) -> None:
-        try:
-            outcome[name] = writer.submit(work, timeout=10) or "committed"
-        except Exception as exc:  # noqa: BLE001 - the outcome is asserted below
-            outcome[name] = exc
-
-    holder = threading.Thread(target=caller, args=("hold", hold), daemon=True)
-    holder.start()
-    assert inside.wait(10)  # the writer thread runs `hold`; the next two units queue up
-    callers = [threading.Thread(target=caller, args=(name, work), daemon=True)
-               for name, work in (("failed", half_then_fail), ("good", whole))]
-    for thread in callers:
-        thread.start()
-    wait_until(lambda: writer._queue.qsize() == 2, timeout=10,  # noqa: SLF001
-               message="both units queued behind the held one")
-    release.set()
-    for thread in (holder, *callers):
-        thread.join(10)
+    outcome = one_batch(writer, (("failed", half_then_fail), ("good", whole)))
     assert outcome["hold"] == "committed" and outcome["good"] == "committed"
     assert isinstance(outcome["failed"], RuntimeError)
     assert writer.close() is None

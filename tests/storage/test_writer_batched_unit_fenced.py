@@ -17,7 +17,7 @@ from typing import Any
 import peewee as pw
 
 from storage.writer import GroupCommitWriter
-from tests.support.waiting import wait_until
+from tests.storage.writer_batch import one_batch
 
 
 class LeaseLost(Exception):
@@ -39,36 +39,9 @@ def test_units_committed_in_a_batch_each_pass_the_guard(tmp_path):
     db.execute_sql("CREATE TABLE decisions (what TEXT)")
     db.close()
     writer = GroupCommitWriter(db, guard=guard)
-    inside, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        inside.set()
-        assert release.wait(10)
-
-    outcome: dict[str, Any] = {}
-
-    def caller(name: str, work: Any) -> None:
-        try:
-            outcome[name] = writer.submit(work, timeout=10) or "committed"
-        except Exception as exc:  # noqa: BLE001 - the outcome is asserted below
-            outcome[name] = exc
-
-    holder = threading.Thread(target=caller, args=("hold", hold), daemon=True)
-    holder.start()
-    assert inside.wait(10)  # the writer thread runs `hold`; the next two units queue up
-    callers = [
-        threading.Thread(target=caller, args=(name, lambda name=name: db.execute_sql(
-            "INSERT INTO decisions VALUES (?)", (name,))), daemon=True)
-        for name in ("entry of A", "entry of B")
-    ]
-    for thread in callers:
-        thread.start()
-    wait_until(lambda: writer._queue.qsize() == 2, timeout=10,  # noqa: SLF001
-               message="both units queued behind the held one")
-    lost.set()  # the lease is lost while they wait
-    release.set()
-    for thread in (holder, *callers):
-        thread.join(10)
+    units = [(name, lambda name=name: db.execute_sql("INSERT INTO decisions VALUES (?)", (name,)))
+             for name in ("entry of A", "entry of B")]
+    outcome = one_batch(writer, units, while_queued=lost.set)  # the lease is lost while they wait
     assert writer.close() is None
     assert isinstance(outcome["entry of A"], LeaseLost), outcome
     assert isinstance(outcome["entry of B"], LeaseLost), outcome

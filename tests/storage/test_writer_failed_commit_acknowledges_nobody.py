@@ -11,14 +11,13 @@ writer thread so that the next two are taken as one batch."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import peewee as pw
 import pytest
 
 from storage.writer import GroupCommitWriter
-from tests.support.waiting import wait_until
+from tests.storage.writer_batch import one_batch
 
 
 def _database(tmp_path: Any) -> tuple[pw.SqliteDatabase, GroupCommitWriter]:
@@ -52,34 +51,10 @@ def test_a_unit_alone_whose_commit_fails_is_told_so(tmp_path):
 
 def test_every_unit_of_a_batch_whose_commit_fails_is_told_so(tmp_path):
     db, writer = _database(tmp_path)
-    inside, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        inside.set()
-        assert release.wait(10)
-
-    outcome: dict[str, Any] = {}
-
-    def caller(name: str, work: Any) -> None:
-        try:
-            outcome[name] = writer.submit(work, timeout=10) or "committed"
-        except Exception as exc:  # noqa: BLE001 - the outcome is asserted below
-            outcome[name] = exc
-
-    holder = threading.Thread(target=caller, args=("hold", hold), daemon=True)
-    holder.start()
-    assert inside.wait(10)  # the writer thread runs `hold`; the next two units queue up
     units = (("good", lambda: db.execute_sql("INSERT INTO orders VALUES ('o-good', NULL)")),
              ("dangling", lambda: db.execute_sql(
                  "INSERT INTO orders VALUES ('o-dangling', 'no such intent')")))
-    callers = [threading.Thread(target=caller, args=unit, daemon=True) for unit in units]
-    for thread in callers:
-        thread.start()
-    wait_until(lambda: writer._queue.qsize() == 2, timeout=10,  # noqa: SLF001
-               message="both units queued behind the held one")
-    release.set()
-    for thread in (holder, *callers):
-        thread.join(10)
+    outcome = one_batch(writer, units)
     assert outcome["hold"] == "committed"
     # one transaction: the failed COMMIT rolled both back, so neither caller may go on to send
     assert isinstance(outcome["good"], pw.IntegrityError), outcome
