@@ -16,6 +16,8 @@ from cluster import Lease, LeaseKeeper, LeaseSettings, LeaseStore, open_database
 from cluster.keeper import LeaseChanged
 from config.loader import load_settings
 from config.settings import Settings
+from runtime.cluster_node import node_settings
+from runtime.node_accounts import NodeAccount, NodeAccounts
 from storage.cluster_registry import ClusterRegistry
 from tests.exchange.paper_server.server_support import API_KEY, API_SECRET, ServerProcess
 from tests.support.waiting import wait_until
@@ -45,6 +47,46 @@ def node_on_the_paper_server(pg_url: str, tmp_path: Path, monkeypatch: pytest.Mo
         yield load_settings(path)
     finally:
         server.stop()
+
+
+@dataclass
+class EpochAccount:
+    """An account runtime a node started under its keeper's lease `first`."""
+
+    store: LeaseStore
+    keeper: LeaseKeeper
+    first: Lease
+    account: NodeAccount
+
+
+@contextmanager
+def account_under_an_epoch(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                           symbol: str) -> Iterator[EpochAccount]:
+    """Account "main" trading `symbol` on the shared paper server (node_on_the_paper_server),
+    started by NodeAccounts (PostgreSQL storage, the ccxt bybit gateway) under the first lease
+    epoch of node-a's real keeper, running; the account stopped and closed after."""
+    with node_on_the_paper_server(pg_url, tmp_path, monkeypatch, "main", symbol) as settings:
+        store = make_store(pg_url)
+        keeper = make_keeper(store, "node-a", account="main")
+        with running(keeper):
+            first = wait_acting(keeper, "node-a acquires", timeout=10)
+            start = NodeAccounts(settings, node_settings(settings), tmp_path / "data", pg_url)
+            account = start("main", first, keeper)
+            try:
+                yield EpochAccount(store, keeper, first, account)
+            finally:
+                account.stop()
+                account.close()
+
+
+def end_the_epoch(held: EpochAccount) -> None:
+    """The lease `held.first` ends under its keeper (released behind its back); the keeper
+    acquires the account again by itself, at the next epoch, while the account runtime of the
+    old epoch still runs."""
+    assert held.store.release(held.first)
+    wait_until(lambda: (lease := held.keeper.acting_lease()) is not None
+               and lease.epoch > held.first.epoch, timeout=15,
+               message="the keeper holding a newer epoch")
 
 
 class IdleAccount:

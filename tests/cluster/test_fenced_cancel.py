@@ -21,16 +21,7 @@ from pathlib import Path
 import pytest
 
 from cluster import LeaseLost
-from runtime.cluster_node import node_settings
-from runtime.node_accounts import NodeAccounts
-from tests.cluster.leases_support import (
-    make_keeper,
-    make_store,
-    node_on_the_paper_server,
-    running,
-    wait_acting,
-)
-from tests.support.waiting import wait_until
+from tests.cluster.leases_support import account_under_an_epoch, end_the_epoch
 
 pytestmark = pytest.mark.slow
 BTC = "BTC/USDT:USDT"
@@ -38,33 +29,18 @@ BTC = "BTC/USDT:USDT"
 
 def test_a_stale_epoch_cannot_cancel_or_move_an_order_on_the_venue(
         pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with node_on_the_paper_server(pg_url, tmp_path, monkeypatch, "main", BTC) as settings:
-        store = make_store(pg_url)
-        keeper = make_keeper(store, "node-a", account="main")
-        with running(keeper):
-            first = wait_acting(keeper, "node-a acquires", timeout=10)
-            start = NodeAccounts(settings, node_settings(settings), tmp_path / "data", pg_url)
-            account = start("main", first, keeper)
-            try:
-                port = account.runtime.exchange
-                last = port.fetch_tickers([BTC])[BTC].last
-                assert last is not None
-                price = port.price_to_precision(BTC, last / 2)  # rests far below the market
-                resting = port.create_order(BTC, "limit", "buy", D("0.001"), price,
-                                            {"clientOrderId": "resting-1"})
-                assert resting.id is not None
-                # the epoch ends under the keeper (released behind its back); it acquires the
-                # account again by itself at the next epoch
-                assert store.release(first)
-                wait_until(lambda: (lease := keeper.acting_lease()) is not None
-                           and lease.epoch > first.epoch, timeout=15,
-                           message="the keeper holding a newer epoch")
-                with pytest.raises(LeaseLost):
-                    port.cancel_order(resting.id, BTC)
-                with pytest.raises(LeaseLost):  # a stop move places, then cancels: neither
-                    port.move_stop(BTC, resting, price, "moved-1")
-                still = port.fetch_order(resting.id, BTC)
-                assert still.status.is_open, still  # nothing reached the venue
-            finally:
-                account.stop()
-                account.close()
+    with account_under_an_epoch(pg_url, tmp_path, monkeypatch, BTC) as held:
+        port = held.account.runtime.exchange
+        last = port.fetch_tickers([BTC])[BTC].last
+        assert last is not None
+        price = port.price_to_precision(BTC, last / 2)  # rests far below the market
+        resting = port.create_order(BTC, "limit", "buy", D("0.001"), price,
+                                    {"clientOrderId": "resting-1"})
+        assert resting.id is not None
+        end_the_epoch(held)
+        with pytest.raises(LeaseLost):
+            port.cancel_order(resting.id, BTC)
+        with pytest.raises(LeaseLost):  # a stop move places, then cancels: neither
+            port.move_stop(BTC, resting, price, "moved-1")
+        still = port.fetch_order(resting.id, BTC)
+        assert still.status.is_open, still  # nothing reached the venue
