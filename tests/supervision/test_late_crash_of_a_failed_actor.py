@@ -11,14 +11,13 @@ Real actors, supervisor and SQLite; the hang and the crash come from the symbol'
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pykka
 import pytest
 
 from supervision.child import ChildState
 from supervision.restart_policy import RestartPolicy
-from tests.support.crashing import ActorBug
+from tests.support.crashing import HangOnce
 from tests.support.harness import Harness, NoSignals
 from tests.support.waiting import wait_until
 
@@ -31,25 +30,11 @@ def _stop_actors():
     pykka.ActorRegistry.stop_all(block=False)
 
 
-class HangThenCrash:
-    """The first price blocks until the test releases it, then raises."""
-
-    name = "hang-then-crash"
-
-    def __init__(self, gate: threading.Event, entered: list[bool]) -> None:
-        self.gate, self.entered = gate, entered
-
-    def on_price(self, price: Any, volume: Any, now: Any, position: Any) -> None:
-        if not self.entered:
-            self.entered.append(True)
-            self.gate.wait(30)
-            raise ActorBug("bug after the hang")
-
-
 def test_a_hung_actor_crashing_when_it_wakes_is_counted_once(tmp_path):
     gate, entered = threading.Event(), []
     h = Harness(tmp_path, [BTC, ETH],
-                strategy_for=lambda s: HangThenCrash(gate, entered) if s == BTC else NoSignals())
+                strategy_for=lambda s: HangOnce(gate, entered, crash=True) if s == BTC
+                else NoSignals())
     beats: list[bool] = []
     sup = h.supervise_with(h.supervisor(
         # one restart allowed; the backoff outlasts the test: BTC stays backing off

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import threading
 from decimal import Decimal
-from typing import Any
 
 import pykka
 import pytest
 
 from actors.inbox import inbox_depth
 from supervision.child import ChildState
+from tests.support.crashing import HangOnce
 from tests.support.harness import Harness, NoSignals
 from tests.support.waiting import wait_until
 
@@ -33,24 +33,10 @@ def _stop_actors():
     pykka.ActorRegistry.stop_all(block=False)
 
 
-class HeldOnce:
-    """The first price waits on a gate; then no signal."""
-
-    name = "held"
-
-    def __init__(self, gate: threading.Event, entered: list[bool]) -> None:
-        self.gate, self.entered = gate, entered
-
-    def on_price(self, price: Any, volume: Any, now: Any, position: Any) -> None:
-        if not self.entered:
-            self.entered.append(True)
-            self.gate.wait(30)
-
-
 def test_a_mailbox_past_its_bound_fails_the_actor_and_one_at_it_does_not(tmp_path):
     gate, entered = threading.Event(), []
     h = Harness(tmp_path, [BTC, ETH], mailbox_max=BOUND, heartbeat_timeout_s=3600,
-                strategy_for=lambda s: HeldOnce(gate, entered) if s == BTC else NoSignals())
+                strategy_for=lambda s: HangOnce(gate, entered) if s == BTC else NoSignals())
     beats: list[int] = []
     sup = h.supervise_with(h.supervisor(on_heartbeat=lambda: beats.append(1)), fenced=True)
     try:

@@ -10,7 +10,7 @@ from actors.messages import Timer
 from exchange import errors
 from storage import queries
 from supervision.restart_policy import RestartPolicy
-from tests.support.crashing import ActorBug
+from tests.support.crashing import ActorBug, HangOnce
 from tests.support.faulty_exchange import FaultyExchange, is_close_order, params_of
 from tests.support.harness import Harness, NoSignals
 from tests.support.waiting import wait_until
@@ -143,19 +143,6 @@ def test_one_symbol_crash_loops_while_twenty_others_keep_trading(tmp_path):
     h.stop()
 
 
-class HangOnce:
-    name = "hang"
-
-    def __init__(self, gate: threading.Event, hung: list) -> None:
-        self.gate, self.hung = gate, hung
-
-    def on_price(self, price, volume, now, position):  # noqa: ANN001
-        if not self.hung:
-            self.hung.append(True)
-            self.gate.wait(30)
-        return None
-
-
 def test_hung_actor_is_detected_within_heartbeat_timeout_and_restarted(tmp_path):
     gate, hung = threading.Event(), []
     h = Harness(tmp_path, [BTC, ETH], heartbeat_timeout_s=0.3,
@@ -235,26 +222,9 @@ def test_restart_while_entry_in_flight_sends_no_duplicate(tmp_path):
     h.stop()
 
 
-class BlockThenCrash:
-    """The first price blocks until the test releases it, then raises: whatever was told to the
-    actor meanwhile sits in its mailbox when it dies."""
-
-    name = "block-then-crash"
-
-    def __init__(self, gate: threading.Event, entered: list) -> None:
-        self.gate, self.entered = gate, entered
-
-    def on_price(self, price, volume, now, position):  # noqa: ANN001
-        if not self.entered:
-            self.entered.append(True)
-            self.gate.wait(30)
-            raise ActorBug("bug on the first tick")
-        return None
-
-
 def test_signal_lost_with_a_dead_mailbox_is_recorded_as_skipped(tmp_path):
     gate, entered = threading.Event(), []
-    h = Harness(tmp_path, [BTC], strategy_for=lambda s: BlockThenCrash(gate, entered)).start()
+    h = Harness(tmp_path, [BTC], strategy_for=lambda s: HangOnce(gate, entered, crash=True)).start()
     h.tick(BTC, Decimal("60000"))
     wait_until(lambda: entered, message="actor busy in its handler")
     assert h.signal(BTC, Side.LONG)  # queued behind the tick that is about to crash
