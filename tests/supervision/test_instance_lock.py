@@ -24,17 +24,19 @@ REPO = Path(__file__).resolve().parents[2]
 HOLDER = """
 import sys
 from pathlib import Path
-from supervision.instance_lock import InstanceLock
-lock = InstanceLock(Path(sys.argv[1]))
+from supervision import instance_lock
+lock = getattr(instance_lock, sys.argv[2])(Path(sys.argv[1]))
 lock.acquire()
 print("locked", flush=True)
 sys.stdin.read()  # hold until killed or stdin closes
 """
 
 
-def start_holder(lock_path: Path) -> subprocess.Popen:
+def start_holder(lock_path: Path, lock_class: str = "InstanceLock") -> subprocess.Popen:
+    """A real process holding `lock_path` with supervision.instance_lock's `lock_class`
+    (InstanceLock or FileLock), once it said so; `stop` kills it."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(lock_path)],
+        [sys.executable, "-c", HOLDER, str(lock_path), lock_class],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         cwd=REPO,
@@ -88,7 +90,7 @@ def test_child_is_refused_while_we_hold_the_lock(tmp_path: Path):
     path = tmp_path / "bot.lock"
     with InstanceLock(path):
         result = subprocess.run(
-            [sys.executable, "-c", HOLDER, str(path)],
+            [sys.executable, "-c", HOLDER, str(path), "InstanceLock"],
             capture_output=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
             timeout=30, input=b"",
         )

@@ -1,42 +1,28 @@
 """A second start names the PID holding the lock even when the lock file does not (INCIDENTS.md
 rule 1: a second start exits non-zero and names the PID holding the lock).
 
-Mutation audit (helper t): dropping the kernel's answer (`flock_holder`, /proc/locks) when the
-file holds no PID failed no test; the refusal then said "an unknown PID" though the kernel knew
-it (a file emptied by hand, or a holder between its flock and its PID write).
+Mutation audit (helper t): without the kernel's answer (`flock_holder`, /proc/locks) when the
+file holds no PID, the refusal says "an unknown PID" though the kernel knows it (a file emptied
+by hand, or a holder between its flock and its PID write). The audit ran tests/supervision only;
+tests/runtime/test_lock_holder_named.py (`bot.py run`, a holder that never writes its PID)
+fails with that mutation too. This one is the lock's own check, for a file emptied by hand.
 
 The holder is a real process taking the lock with `InstanceLock`."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from supervision.instance_lock import AlreadyRunning, InstanceLock
-
-ROOT = Path(__file__).resolve().parents[2]
-
-HOLDER = """
-import sys
-from pathlib import Path
-from supervision.instance_lock import InstanceLock
-lock = InstanceLock(Path(sys.argv[1]))
-lock.acquire()
-print("locked", flush=True)
-sys.stdin.read()  # held until the test closes stdin
-"""
+from tests.supervision.test_instance_lock import start_holder, stop
 
 
 def test_a_lock_file_emptied_by_hand_still_names_the_holder(tmp_path):
     path = tmp_path / "bot.lock"
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], cwd=ROOT,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = start_holder(path)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         assert path.read_text().strip() == str(holder.pid)
         os.truncate(path, 0)  # emptied by hand: the file names nobody now
         with pytest.raises(AlreadyRunning) as refused:
@@ -44,6 +30,4 @@ def test_a_lock_file_emptied_by_hand_still_names_the_holder(tmp_path):
         assert refused.value.pid == holder.pid
         assert f"PID {holder.pid} holds {path}" in str(refused.value)
     finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=30)
+        stop(holder)

@@ -9,25 +9,10 @@ Both holders are real processes taking the lock with `FileLock`."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from supervision.instance_lock import FileInUse, FileLock
-
-ROOT = Path(__file__).resolve().parents[2]
-
-HOLDER = """
-import sys
-from pathlib import Path
-from supervision.instance_lock import FileLock
-lock = FileLock(Path(sys.argv[1]))
-lock.acquire()
-print("locked", flush=True)
-sys.stdin.read()  # held until the test closes stdin
-"""
+from tests.supervision.test_instance_lock import start_holder, stop
 
 
 def test_a_second_process_cannot_lock_the_same_database(tmp_path):
@@ -36,10 +21,8 @@ def test_a_second_process_cannot_lock_the_same_database(tmp_path):
     other_path = tmp_path / "elsewhere" / "db.sqlite"
     other_path.parent.mkdir()
     other_path.symlink_to(database)  # another data dir's storage.path leading to the same file
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(database)], cwd=ROOT,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = start_holder(database, "FileLock")
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         for path in (database, other_path):
             lock = FileLock(path)
             with pytest.raises(FileInUse) as refused:
@@ -48,9 +31,7 @@ def test_a_second_process_cannot_lock_the_same_database(tmp_path):
             assert refused.value.pid == holder.pid
             assert f"PID {holder.pid} holds a lock on it" in str(refused.value)
     finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=30)
+        stop(holder)
     lock = FileLock(database)  # its holder ended: the kernel dropped the lock
     lock.acquire()
     lock.release()
