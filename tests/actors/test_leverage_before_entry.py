@@ -7,6 +7,7 @@ again; stops and closes never ask."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,6 +51,8 @@ class Rig:
     gateway: CcxtGateway
     repo: Repository
     ref: Any = None
+    deps: Any = None
+    """The actor's dependencies (`ActorDeps`): a restart starts another actor with them."""
 
     def sync(self) -> None:
         self.ref.ask(Ping(), timeout=10)
@@ -89,7 +92,7 @@ def rig(tmp_path: Path, exchange_id: str, leverage: int, *, hedge: bool = False,
                      core_for=one_way if core is None else lambda s: core(gateway, repo, s),
                      report=lambda *args: None, on_escalate=lambda symbol, esc: None,
                      leverage=LeverageSetter(gateway, leverage))
-    r = Rig(emu, venue, book, gateway, repo)
+    r = Rig(emu, venue, book, gateway, repo, deps=deps)
     try:
         r.ref = SymbolActor.start(BTC, deps)
         yield r
@@ -171,3 +174,29 @@ def test_hedge_grid_sets_it_once_for_both_legs_and_its_levels(tmp_path):
         assert posts.count(SET["bybit"]) == 1  # the second leg and the levels did not ask
         assert posts.index(SET["bybit"]) < posts.index(CREATE["bybit"])
         assert r.venue.leverage_of("BTCUSDT") == Decimal("7")
+
+
+def test_after_a_restart_a_close_never_asks_for_the_leverage(tmp_path):
+    """Stops and closes never ask (README, Trading live, "Leverage": "never ahead of a stop or
+    a close; stops and closes never wait for it"). Mutation audit (helper strat): with every
+    order asking (actors/command_executor.py `_create` without its `reduce_only` exception) no
+    test failed, as each test's entry had set the leverage first in the same process. After a
+    restart nothing is remembered: a position restored from storage had its close (and its
+    stop's moves) ask the venue first, and a refusal (here the symbol's maximum dropped below
+    the config's 5x; a timeout or the rate budget short alike) kept the close from being sent,
+    the position open with its loss running."""
+    low = [{**row, "leverageFilter": {**row["leverageFilter"], "maxLeverage": "4.00"}}
+           for row in emu_bybit.INSTRUMENTS]
+    with rig(tmp_path, "bybit", 5) as r:
+        protected_long(r)
+        r.ref.stop()  # the process ends: its leverage setter remembered BTC
+        r.venue.instruments = low  # the venue now refuses 5x
+        restarted = dataclasses.replace(r.deps, leverage=LeverageSetter(r.gateway, 5))
+        r.ref = SymbolActor.start(BTC, restarted)
+        wait_until(lambda: r.view().protected, message="the restored long is protected")
+        before = len(r.paths())
+        r.ref.tell(ExternalSignal(side=None))
+        wait_until(lambda: r.book.position("BTCUSDT")[0] == 0, message="the long closed")
+        r.sync()
+        assert SET["bybit"] not in r.paths()[before:], r.paths()[before:]
+        assert r.paths().count(SET["bybit"]) == 1  # the first process's entry only
