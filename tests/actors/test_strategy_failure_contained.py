@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from actors.strategy_guard import RETRY_FIRST_S
+from actors.strategy_guard import RETRY_FIRST_S, StrategyOff
 from storage import queries
 from supervision.status import build_status
 from tests.support.harness import Harness
@@ -111,5 +111,41 @@ def test_the_same_bug_on_every_symbol_is_one_alert_not_one_per_symbol(tmp_path) 
                    message="every symbol's strategy off")
         assert _kinds(h).count("strategy_failed") == 1
         assert all(h.child(s).restarts == 0 for s in symbols)
+    finally:
+        h.stop()
+
+
+def test_only_the_first_failure_of_a_streak_is_reported_as_the_one_that_alerts(tmp_path) -> None:  # noqa: ANN001
+    """README (Supervision): "the first failure of a streak raises a strategy_failed alert".
+    The actor tells the supervisor each failure as `StrategyOff`, `first` marking the one that
+    alerts (supervision/supervisor.py `_strategy_report`). Mutation audit (helper strat): with
+    every failure reported as the first (actors/symbol_actor.py `first=True`), no test failed;
+    a strategy failing at each renewal (60 s, 120 s, ... up to hourly) would then alert again
+    every time the account's 10-minute alert window has passed: the same broken strategy
+    paging a person every hour, for ever, instead of once."""
+    reports: list[tuple[str, BaseException | None]] = []
+
+    def spy(symbol: str, incarnation: int, what: str, error: BaseException | None) -> None:
+        reports.append((what, error))
+        h.sup.report(symbol, incarnation, what, error)
+
+    h = Harness(tmp_path, [BTC], strategy_for=lambda s: Fragile())
+    h.supervise_with(h.sup, report=spy)
+    h.start()
+    try:
+        child = h.child(BTC)
+        h.tick(BTC, POISON)
+        h.idle(BTC)
+        h.clock.advance(RETRY_FIRST_S + 1)
+        h.tick(BTC, POISON)  # a fresh instance is tried, and fails on the same price
+        h.idle(BTC)
+        wait_until(lambda: child.strategy_off is not None
+                   and "(2 failures in a row)" in child.strategy_off,
+                   message="the second failure of the streak reached the supervisor")
+        failed = [error for what, error in reports if what == "strategy_failed"]
+        assert [isinstance(e, StrategyOff) and e.first for e in failed] == [True, False], failed
+        assert [what for what, _ in reports if what.startswith("strategy_")] == [
+            "strategy_failed", "strategy_renewed", "strategy_failed"]
+        assert _kinds(h).count("strategy_failed") == 1
     finally:
         h.stop()
