@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from loguru import logger
+
 from actors.strategy_guard import RETRY_FIRST_S, StrategyOff
 from storage import queries
 from supervision.status import build_status
@@ -113,6 +115,36 @@ def test_the_same_bug_on_every_symbol_is_one_alert_not_one_per_symbol(tmp_path) 
         assert all(h.child(s).restarts == 0 for s in symbols)
     finally:
         h.stop()
+
+
+def test_the_failure_is_one_error_line_in_the_symbols_log_not_one_per_price(tmp_path) -> None:  # noqa: ANN001
+    """README (Supervision): "one ERROR line in the symbol's log names the strategy, the price
+    and the error with its file and line". Mutation audit (helper strat): with the guard's log
+    line removed (actors/signal_intake.py `strategy_failed`), no test failed: the journal, the
+    status and the alert were checked, the log a person reads first was not. And the strategy
+    stays off until its renewal: later prices log nothing more."""
+    errors: list[tuple[str, object]] = []
+    sink = logger.add(lambda m: errors.append((m.record["message"], m.record["extra"].get(
+        "symbol"))), level="ERROR")
+    h = Harness(tmp_path, [BTC], strategy_for=lambda s: Fragile())
+    h.start()
+    try:
+        for _ in range(3):
+            h.tick(BTC, POISON)
+            h.idle(BTC)
+        wait_until(lambda: h.child(BTC).strategy_off is not None, message="the strategy off")
+    finally:
+        h.stop()
+        logger.remove(sink)
+    # (the alert's own ERROR line, "ALERT strategy_failed: ...", is the supervisor's, once)
+    failed = [(text, symbol) for text, symbol in errors
+              if text.startswith("strategy fragile failed")]
+    assert len(failed) == 1, errors
+    text, symbol = failed[0]
+    assert symbol == BTC
+    line = Fragile.on_price.__code__.co_firstlineno + 3  # its `return 1 / 0`
+    assert f"on price {POISON}" in text and "ZeroDivisionError" in text, text
+    assert f"test_strategy_failure_contained.py:{line}" in text, text
 
 
 def test_only_the_first_failure_of_a_streak_is_reported_as_the_one_that_alerts(tmp_path) -> None:  # noqa: ANN001
