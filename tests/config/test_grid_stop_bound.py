@@ -51,3 +51,13 @@ def test_a_stop_inside_the_compounded_levels_is_refused(tmp_path: Path) -> None:
 
 def test_a_stop_beyond_the_compounded_levels_loads(tmp_path: Path) -> None:
     assert _load(tmp_path, "4.07").risk.stop_loss_pct == Decimal("4.07")
+
+
+def test_a_stop_exactly_at_the_deepest_level_is_refused(tmp_path: Path) -> None:
+    """Found by a mutation audit (`stop_loss_pct <= deepest` -> `<` passed every test): a stop
+    at the short leg's 4th level itself (1.01**4 - 1 = 4.060401 %) is not beyond it; the stop
+    would fire at the price where that level fills, before the level can average anything."""
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, "4.060401")
+    assert "risk.stop_loss_pct: must be > 4.0605" in str(info.value)
+    assert "(got 4.060401)" in str(info.value)
