@@ -191,7 +191,7 @@ class GridSettings(_Section):
     """`[strategy.grid]`: the hedge grid (strategy.name = "hedge_grid")."""
 
     levels: Int = Field(default=4, ge=0, le=50)
-    step_pct: Dec = Field(default=Decimal("1.0"), gt=0, le=50)
+    step_pct: Dec = Field(default=Decimal("1.0"), gt=0, lt=50)
     size_multiplier: Dec = Field(default=Decimal("1.0"), gt=0, le=10)
     take_profit_pct: Dec = Field(default=Decimal("0.6"), gt=0, le=50)
     recalc_pct: Dec = Field(default=Decimal("2.0"), gt=0, le=50)
