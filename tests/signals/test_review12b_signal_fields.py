@@ -51,3 +51,20 @@ def test_every_documented_key_is_still_accepted(endpoint):
     assert post(server.url, signal)[0] == 202
     [(symbol, sent)] = deliver.calls
     assert (symbol, sent.signal_id, str(sent.size_usdt)) == (BTC, "ok1", "50")
+
+
+@pytest.mark.parametrize("size", [0, "0", "0.00"])
+def test_a_zero_size_is_refused_not_traded_at_the_default_size(endpoint, size):
+    """Mutation audit: `number <= 0` read as `number < 0` (signals/parsing.py `_positive`) let
+    `"size_usdt": 0` through with 202, and the actor sizes an entry `size_usdt or
+    risk.order_size_usdt` (trading/decide.py `on_signal`): a zero, a sender's template left
+    blank, traded the default order size. It is refused, naming the field, and never
+    delivered."""
+    server, journal, deliver = endpoint
+    status, body = post(server.url, {"id": "z1", "symbol": BTC, "side": "long",
+                                      "size_usdt": size})
+    assert (status, body["status"]) == (400, "rejected"), body
+    assert body["reason"].startswith("size_usdt: must be a finite number > 0"), body
+    assert deliver.calls == [] and journal.of("SignalAccepted") == []
+    [(_, _, data, cid)] = journal.of("SignalRejected")
+    assert cid == "z1" and data["reason"] == body["reason"]
