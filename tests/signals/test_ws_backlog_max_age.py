@@ -56,6 +56,13 @@ def test_a_signal_queued_behind_a_stalled_one_past_max_age_is_not_traded():
         [refused] = [data for _, _, data, _ in journal.of("SignalRejected")
                      if data.get("signal_id") == "queued-entry"]
         assert "signals.max_age_s" in refused["reason"], refused
+        # refused when its turn came, before anything recorded it as accepted (mutation
+        # audit: without that check the journal write's own check still refused it, but
+        # only after a SignalAccepted row for a signal never traded, under the reason "the
+        # database was slow" instead of the README's "when its turn came")
+        assert "old when its turn came" in refused["reason"], refused
+        assert [cid for _, _, _, cid in journal.of("SignalAccepted")
+                if cid == "queued-entry"] == []
     finally:
         journal.release.set()
         client.stop(timeout_s=5)
