@@ -114,6 +114,10 @@ def test_open_position_gate_counts_entries_not_yet_open():
     assert router.handle(sig("p2", symbol=ETH), "t").status == "accepted"
     out = router.handle(sig("p3", side="short"), "t")
     assert (out.status, out.http_status) == ("rejected", 409) and "max open positions" in out.reason
+    # at the cap, a repeat of an entry whose slot is reserved is still accepted: it takes no
+    # second slot (mutation audit: without that check the sender's retry was answered 409)
+    assert router.handle(sig("p2-again", symbol=ETH), "t").status == "accepted"
+    assert gate.count(mono.now) == 3
     open_now.n = 3  # the two entries opened: not counted twice
     assert gate.count(mono.now) == 3
     mono.now += 10.0
