@@ -197,3 +197,25 @@ def test_an_oversized_or_unsized_body_is_said_in_the_log_not_only_to_the_sender(
         assert server.stop(timeout_s=5)
     assert [line for line in lines.lines if "no Content-Length" in line], lines.lines
     assert deliver.calls == []
+
+
+def test_a_wrong_token_is_neither_echoed_in_the_answer_nor_logged(lines):
+    """Mutation audit: the 401's reason carrying the Authorization header the sender gave
+    survived every test (they checked the status only). A token sent to the wrong bot, or the
+    old token of a rotated pair (a near miss of the real one), must not come back in an answer
+    a proxy or a webhook's history keeps, nor reach the bot's log. Each way of giving one."""
+    given = "old-rotated-s3cret-token"
+    server, journal, deliver = serve()
+    try:
+        answers = [
+            post(server.url, {"id": "w1", "symbol": BTC, "side": "long"}, token=given),
+            post(server.url, {"id": "w2", "symbol": BTC, "side": "long"}, token=given,
+                 header="x-signal-token"),
+            post(server.url, {"id": "w3", "symbol": BTC, "side": "long", "token": given},
+                 token=None),
+        ]
+    finally:
+        assert server.stop(timeout_s=5)
+    assert answers == [(401, {"status": "unauthorized", "reason": "missing or bad token"})] * 3
+    assert journal.entries == [] and deliver.calls == []
+    assert lines and not [line for line in lines if given in line or TOKEN in line], lines
