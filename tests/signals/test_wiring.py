@@ -106,3 +106,22 @@ def test_a_receiver_with_neither_transport_is_a_config_error():
         build(config, {"BOT_SIGNAL_TOKEN": TOKEN}, FakeJournal(), FakeDeliver())
     assert str(err.value).startswith("signals.http_enabled: false and signals.websocket_url is "
                                      "empty") and "\n" not in str(err.value)
+
+
+def test_signals_max_open_positions_caps_the_receiver_below_the_risk_cap():
+    """Mutation audit: the receiver's cap taken from risk.max_open_positions whatever
+    signals.max_open_positions says (signals/wiring.py `_router`) survived every test, none
+    set it. A user who caps what signals may open at 1 (of the account's 5) must get 1: the
+    second entry is refused over real HTTP with the limit named, and not delivered."""
+    journal, deliver = FakeJournal(), FakeDeliver()
+    config = SignalsConfig(enabled=True, port=0, max_open_positions=1)
+    services = build(config, {"BOT_SIGNAL_TOKEN": TOKEN}, journal, deliver)  # risk's cap: 5
+    services.start()
+    try:
+        assert post(services.http.url, {"id": "c1", "symbol": BTC, "side": "long"})[0] == 202
+        status, body = post(services.http.url, {"id": "c2", "symbol": BTC, "side": "short"})
+    finally:
+        assert services.stop(timeout_s=5)
+    assert (status, body["status"]) == (409, "rejected"), body
+    assert body["reason"] == "max open positions reached (1 open or opening, limit 1)"
+    assert [s.signal_id for _, s in deliver.calls] == ["c1"]
