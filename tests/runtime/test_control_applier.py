@@ -15,6 +15,7 @@ from storage.models import ControlRow
 from storage.repository import Repository
 from supervision.child import ChildState
 from tests.support.clock import ManualClock
+from trading.model import Side
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
@@ -86,6 +87,12 @@ def test_a_signal_delivered_by_a_run_that_died_before_marking_it_done_is_not_del
         assert results(repo)[cid].startswith("already delivered")
         fresh = control.request(repo, "signal", BTC, side="short")
         ControlApplier(repo=repo, sup=sup, log=logger).apply()
-        assert [s.signal_id for _, s in sup.delivered] == [f"cli-{fresh}"]
+        # delivered as queued: a short stays a short (mutation audit: every side read as
+        # long survived), an exit an exit
+        assert [(s.signal_id, s.side) for _, s in sup.delivered] == [(f"cli-{fresh}",
+                                                                       Side.SHORT)]
+        out = control.request(repo, "signal", BTC, side="exit")
+        ControlApplier(repo=repo, sup=sup, log=logger).apply()
+        assert [(s.signal_id, s.side) for _, s in sup.delivered][1:] == [(f"cli-{out}", None)]
     finally:
         repo.close()
