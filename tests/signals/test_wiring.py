@@ -125,3 +125,20 @@ def test_signals_max_open_positions_caps_the_receiver_below_the_risk_cap():
     assert (status, body["status"]) == (409, "rejected"), body
     assert body["reason"] == "max open positions reached (1 open or opening, limit 1)"
     assert [s.signal_id for _, s in deliver.calls] == ["c1"]
+
+
+def test_signals_max_body_bytes_reaches_the_endpoint():
+    """Mutation audit: signals.max_body_bytes not handed to the HTTP endpoint (its default,
+    64 KiB, in force whatever the config said) survived every test. A body over the configured
+    limit is answered 413 naming it, unread and not routed."""
+    journal, deliver = FakeJournal(), FakeDeliver()
+    config = SignalsConfig(enabled=True, port=0, max_body_bytes=200)
+    services = build(config, {"BOT_SIGNAL_TOKEN": TOKEN}, journal, deliver)
+    services.start()
+    try:
+        status, body = post(services.http.url, {"id": "big", "symbol": BTC, "side": "long",
+                                                "pad": "x" * 300})
+    finally:
+        assert services.stop(timeout_s=5)
+    assert (status, body["reason"]) == (413, "body must be 0..200 bytes"), body
+    assert journal.entries == [] and deliver.calls == []
