@@ -63,6 +63,24 @@ def test_ids_are_unique_across_accounts():
     assert [cid for *_, cid in jb.of("SignalDuplicate")] == ["same"]
 
 
+def test_ids_are_unique_across_accounts_after_a_restart():
+    """Mutation audit: the dispatcher's journal look-up (`knows`) dropped from its claim
+    survived every test: within one run its memory caught the repeat. After a restart only the
+    journals know an id; one received by beta and sent again for alpha's symbol must be a
+    duplicate there too, not traded a second time by alpha."""
+    _, (_, ja, da), (_, jb, db) = dispatcher()
+    first = AccountDispatcher(
+        {"alpha": make_router(symbols=(BTC, ETH), journal=ja, deliver=da)[0],
+         "beta": make_router(symbols=(ETH, SOL), journal=jb, deliver=db)[0]}, logger)
+    assert first.handle(sig("once", SOL), "test").status == "accepted"
+    restarted = AccountDispatcher(  # fresh memory, the same journals
+        {"alpha": make_router(symbols=(BTC, ETH), journal=ja, deliver=da)[0],
+         "beta": make_router(symbols=(ETH, SOL), journal=jb, deliver=db)[0]}, logger)
+    again = restarted.handle(sig("once", BTC), "test")
+    assert (again.status, again.http_status) == ("duplicate", 200), again
+    assert da.calls == [] and [s.signal_id for _, s in db.calls] == ["once"]
+
+
 def test_one_http_endpoint_for_all_accounts():
     journals = {n: FakeJournal() for n in ("alpha", "beta")}
     delivers = {n: FakeDeliver() for n in ("alpha", "beta")}
