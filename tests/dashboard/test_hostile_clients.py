@@ -161,13 +161,14 @@ def test_cross_site_posts_are_refused_before_the_token_and_cost_few_log_lines(
             code, body = call(server.url + "/api/control", body={"command": "pause"},
                               headers=evil)
             assert code == 403 and "cross-origin" in body
-        elapsed = time.monotonic() - started
         # a foreign page never gets to use a token, even a right one
         code, _ = call(server.url + "/api/control", body={"command": "pause"},
                        headers={**evil, "Authorization": f"Bearer {TOKEN}"})
         assert code == 403
     finally:
         server.stop()
+    # the whole run, the stop's summary lines included (a loaded machine stretches both)
+    elapsed = time.monotonic() - started
     warnings = [line for line in lines if "WARNING" in line and "dashboard" in line]
     assert 1 <= len(warnings) <= elapsed + 3, warnings[:5]
     assert any("more refused (cross-origin x" in line for line in warnings)
