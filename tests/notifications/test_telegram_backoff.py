@@ -179,3 +179,28 @@ def test_a_group_upgraded_to_a_supergroup_names_its_new_chat_id(lines):
         server.stop()
     assert "the chat is now -1001234567890: put that id in telegram.chat_ids" in refused[0]
     assert TOKEN not in refused[0]
+
+
+def test_the_wait_between_failed_attempts_doubles_up_to_retry_max_s():
+    """A 502 that lasts: the waits go 0.05, 0.1, 0.2, 0.4, 0.8, 0.8 ... (mutation audit: with
+    the doubling dropped, every test here still passed while the sender retried every
+    ``retry_initial_s`` for as long as Telegram was down, 60 a minute at the default 1 s)."""
+    server = _refusing(502, None)
+    start = time.monotonic()
+    sender = _sender(server, retry_initial_s=0.05, retry_max_s=0.8)
+    try:
+        wait_until(lambda: server.count >= 1, timeout=10, message="the first attempt")
+        _window(2.5)
+        in_window = server.count
+        lasted = time.monotonic() - start  # a loaded machine wakes the test late
+    finally:
+        sender.stop(0.1)
+        server.stop()
+    waits, total, most = [0.05, 0.1, 0.2, 0.4], 0.0, 1
+    while True:  # the attempts a doubling backoff allows in `lasted` seconds
+        total += waits.pop(0) if waits else 0.8
+        if total > lasted:
+            break
+        most += 1
+    assert in_window <= most, (f"{in_window} requests in {lasted:.2f} s: the waits do not "
+                               "double")
