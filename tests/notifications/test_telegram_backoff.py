@@ -204,3 +204,26 @@ def test_the_wait_between_failed_attempts_doubles_up_to_retry_max_s():
         most += 1
     assert in_window <= most, (f"{in_window} requests in {lasted:.2f} s: the waits do not "
                                "double")
+
+
+def test_the_backoff_starts_afresh_once_a_message_went_through():
+    """After an outage the next failure waits ``retry_initial_s`` again, not the ``retry_max_s``
+    the outage reached (mutation audit: with the reset in ``_works_again`` dropped, every test
+    here still passed, while an alert meeting a single 502 an hour after an outage waited
+    ``retry_max_s``, 60 s at the default, before its next attempt)."""
+    down = (502, {"ok": False, "description": "Bad Gateway"})
+    server = ScriptedHttp()
+    server.script = [down] * 6  # waits 0.05 ... 1.6: the backoff reaches retry_max_s (3 s)
+    sender = _sender(server, retry_initial_s=0.05, retry_max_s=3)
+    try:
+        wait_until(lambda: sender.sent == 1, timeout=30, message="the alert sent after the outage")
+        server.script = [down]  # one more failure, now
+        sender.submit(Outgoing(chat_id=7, text="KILL_SWITCH on", kind="kill_switch"))
+        wait_until(lambda: sender.failed_attempts == 7, timeout=10, message="the failed attempt")
+        failed_at = time.monotonic()
+        wait_until(lambda: sender.sent == 2, timeout=10, message="the alert sent")
+        waited = time.monotonic() - failed_at
+    finally:
+        sender.stop(0.1)
+        server.stop()
+    assert waited < 1.5, f"{waited:.2f} s before the next attempt: the backoff of the outage"
