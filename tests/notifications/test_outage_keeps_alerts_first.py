@@ -49,3 +49,33 @@ def test_an_alert_keeps_its_place_through_an_outage(lines):
     finally:
         sender.stop(0.1)
         server.stop()
+
+
+def _alert_then_notices(sender: BackgroundSender) -> None:
+    sender.submit(Outgoing(chat_id=7, text="ESCALATION BTC", kind="escalation", priority=ALERT))
+    for symbol in ("ETH", "SOL", "XRP"):
+        sender.submit(Outgoing(chat_id=7, text=f"closed {symbol}", kind="trade",
+                               priority=NOTICE))
+
+
+def test_an_alert_keeps_its_place_through_a_5xx_outage(lines):
+    """Six 5xx in a row, more than set_aside_after, and nothing else (mutation audit: with a 5xx
+    counted as a failure of the message, the test above still passed, its four 502s being
+    fewer than five, while a 5xx outage of six attempts set the alert behind the notices)."""
+    answers = [DOWN] * 6
+    server = ScriptedHttp()
+    server.script = list(answers)
+    api = TelegramApi(base_url=server.url, token=TOKEN, timeout_s=5)
+    sender = BackgroundSender(send=api.send_message, logger=logger,
+                              retry_initial_s=0.01, retry_max_s=0.02)
+    try:
+        _alert_then_notices(sender)
+        sender.start()
+        wait_until(lambda: sender.sent == 4, timeout=10, message="every message sent")
+        assert _delivered(server, answers) == [
+            "ESCALATION BTC", "closed ETH", "closed SOL", "closed XRP"]
+        assert not any("set aside" in line for line in lines)
+    finally:
+        sender.stop(0.1)
+        server.stop()
+
