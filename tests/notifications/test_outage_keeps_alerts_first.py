@@ -15,6 +15,7 @@ from loguru import logger
 from notifications.sender import ALERT, NOTICE, BackgroundSender, Outgoing
 from notifications.telegram import TelegramApi
 from tests.notifications.scripted_http import ScriptedHttp
+from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_until
 
 TOKEN = "987654:outage-order-token-0123456789abcdef"
@@ -79,3 +80,27 @@ def test_an_alert_keeps_its_place_through_a_5xx_outage(lines):
         sender.stop(0.1)
         server.stop()
 
+
+def test_an_alert_keeps_its_place_while_the_network_refuses_connections(lines):
+    """Telegram unreachable (connections refused by a real TCP proxy on 127.0.0.1) for more
+    than set_aside_after attempts: the alert still goes first once it is reachable again
+    (mutation audit: with a network failure counted as the message's, every test passed)."""
+    server = ScriptedHttp()
+    with TcpProxy("127.0.0.1", server.server.server_address[1]) as proxy:
+        proxy.cut()
+        api = TelegramApi(base_url=f"http://127.0.0.1:{proxy.port}", token=TOKEN, timeout_s=5)
+        sender = BackgroundSender(send=api.send_message, logger=logger,
+                                  retry_initial_s=0.01, retry_max_s=0.02)
+        try:
+            _alert_then_notices(sender)
+            sender.start()
+            wait_until(lambda: sender.failed_attempts >= 7, timeout=10,
+                       message="seven attempts refused")
+            proxy.heal()
+            wait_until(lambda: sender.sent == 4, timeout=10, message="every message sent")
+            assert _delivered(server, []) == [
+                "ESCALATION BTC", "closed ETH", "closed SOL", "closed XRP"]
+            assert not any("set aside" in line for line in lines)
+        finally:
+            sender.stop(0.1)
+            server.stop()
