@@ -227,3 +227,20 @@ def test_the_backoff_starts_afresh_once_a_message_went_through():
         sender.stop(0.1)
         server.stop()
     assert waited < 1.5, f"{waited:.2f} s before the next attempt: the backoff of the outage"
+
+
+def test_a_refusal_quoting_the_token_twice_is_logged_without_it(lines):
+    """A proxy's error page may quote the request path more than once; every copy of the token
+    is scrubbed (mutation audit: with ``scrub`` replacing the first copy only, every test still
+    passed while the second copy reached the log line)."""
+    server = ScriptedHttp(lambda path, body: (404, {
+        "ok": False, "description": f"Not Found: {path} (no route for {path})"}))
+    sender = _sender(server)
+    try:
+        refused = wait_until(lambda: [x for x in lines if "refused, not retried" in x],
+                             timeout=10, message="the refusal line")
+    finally:
+        sender.stop(1)
+        server.stop()
+    assert refused[0].count("/bot***/sendMessage") == 2, refused[0]
+    assert TOKEN not in refused[0]
