@@ -41,3 +41,17 @@ def test_a_token_with_a_line_break_inside_is_refused_without_its_value(tmp_path)
                    environ={"T": "4242:s3cret-value\tx"})
     assert str(err.value).startswith("$T: the token holds a line break")
     assert "s3cret" not in str(err.value)
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o660, 0o604])
+def test_a_token_file_others_or_its_group_can_read_is_refused(tmp_path, mode):
+    """Mutation audit: checking only the bits of others (``mode & 0o007``) left every test
+    passing (they used 0644), while a token file its group could read (0640, a common umask's
+    choice for a shared host) was taken."""
+    path = tmp_path / "tok"
+    path.write_text("4242:s3cret-value\n")
+    path.chmod(mode)
+    with pytest.raises(ConfigError) as err:
+        read_token(key="telegram.token_file", env_name="T", file="tok", base=tmp_path, environ={})
+    assert f"has mode {mode:04o}; must be 0600" in str(err.value)
+    assert "s3cret" not in str(err.value)
