@@ -173,3 +173,13 @@ def test_an_account_missing_from_the_status_is_named_not_left_out(tmp_path):
     reply = ask_status(tmp_path, status)
     assert "ACCOUNT beta: NO STATUS: its positions and stops are unknown" in reply, reply
     assert "alpha: open 1 (protected 1)" in reply, reply
+
+
+def test_a_paused_account_says_so_in_the_reply(tmp_path):
+    """Mutation audit: with `, PAUSED` left out of the account's line every test still passed,
+    while a person who sent /pause could not see from the phone whether entries were paused."""
+    status = troubled_status()
+    status["accounts"]["main"]["entries_paused"] = True
+    reply = ask_status(tmp_path, status)
+    main = [line for line in reply.splitlines() if line.startswith("main: open 0 ")]
+    assert len(main) == 1 and main[0].endswith(", PAUSED"), reply
