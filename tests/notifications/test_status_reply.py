@@ -183,3 +183,18 @@ def test_a_paused_account_says_so_in_the_reply(tmp_path):
     reply = ask_status(tmp_path, status)
     main = [line for line in reply.splitlines() if line.startswith("main: open 0 ")]
     assert len(main) == 1 and main[0].endswith(", PAUSED"), reply
+
+
+def test_positions_beyond_the_listed_ones_are_counted(tmp_path):
+    """Mutation audit: with the `and N more positions` line left out, every test still passed,
+    while a reply listing 20 of 23 open positions read as if it were whole."""
+    status = troubled_status()
+    main = status["accounts"]["main"]
+    main["actors"] = [{**actor(f"S{i}/USDT:USDT", "running"), "protected": True,
+                       "stop_price": "90", "position": {"side": "long", "contracts": "1",
+                                                        "entry_price": "100"}}
+                      for i in range(23)]
+    main["health"].update(open_positions=23, protected_positions=23)
+    reply = ask_status(tmp_path, status)
+    assert len([line for line in reply.splitlines() if " long 1 @ 100" in line]) == 20, reply
+    assert "  and 3 more positions" in reply.splitlines(), reply
