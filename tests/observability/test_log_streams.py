@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from loguru import logger
 
+from observability.log_format import UtcClock
 from observability.log_streams import (
     follow,
     safe_name,
@@ -277,3 +278,13 @@ def test_account_lines_go_to_the_accounts_folder(streams):
     streams.flush()
     assert read_lines(logs / "alpha" / "_bot.log")[-1].endswith("a symbol called bot")
     assert read_lines(logs / "alpha" / "bot.log") == [main[2]]
+
+
+def test_each_line_gets_the_millisecond_it_was_logged_at():
+    """The stamp text is cached per millisecond and its date-time part per second: lines of
+    one second get their own milliseconds, a new second its own text."""
+    clock, base = UtcClock(), 1_700_000_000  # 2023-11-14T22:13:20Z
+    stamps = [clock.format(base + ms / 1000 + 0.0004) for ms in (1, 1, 2, 999, 1000, 1001)]
+    assert stamps == [
+        "2023-11-14T22:13:20.001Z", "2023-11-14T22:13:20.001Z", "2023-11-14T22:13:20.002Z",
+        "2023-11-14T22:13:20.999Z", "2023-11-14T22:13:21.000Z", "2023-11-14T22:13:21.001Z"]
