@@ -288,3 +288,19 @@ def test_each_line_gets_the_millisecond_it_was_logged_at():
     assert stamps == [
         "2023-11-14T22:13:20.001Z", "2023-11-14T22:13:20.001Z", "2023-11-14T22:13:20.002Z",
         "2023-11-14T22:13:20.999Z", "2023-11-14T22:13:21.000Z", "2023-11-14T22:13:21.001Z"]
+
+
+def test_accounts_named_bot_and_underscore_bot_get_their_own_folders(streams):
+    """The config takes both names (a-z, 0-9, _): account "bot" gets logs/_bot/ (a folder
+    beside logs/bot.log's name), so an account "_bot" must get another, or the two accounts
+    would write, rotate and tail each other's files."""
+    for account in ("bot", "_bot"):
+        logger.bind(account=account, symbol=BTC).info("{} btc", account)
+        logger.bind(account=account).info("{} feed", account)
+    streams.flush()
+    for account in ("bot", "_bot"):
+        assert [line.split(" | ")[-1] for line in read_lines(streams.path_for(BTC, account))] == [
+            f"{account} btc"]
+        assert [line.split(" | ")[-1] for line in read_lines(streams.path_for(None, account))] == [
+            f"{account} feed"]
+    assert streams.path_for(None, "bot").parent != streams.path_for(None, "_bot").parent
