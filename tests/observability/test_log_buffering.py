@@ -282,3 +282,28 @@ def test_sigkill_loses_at_most_the_lines_of_the_last_50_ms(
         age = killed_at - times[on_disk] if lost else 0.0
         print(f"{path.name}: {len(rows)} acknowledged, {lost} lost, oldest lost logged "
               f"{age * 1000:.1f} ms before the kill signal")
+
+
+# A program that ends without close() (a command's sys.exit, an uncaught exception): the lines
+# still pending (the flusher thread never got to them: an interval of an hour here).
+LAST_WORDS = """
+import sys
+from pathlib import Path
+from loguru import logger
+from observability.log_streams import LogStreams
+streams = LogStreams(Path(sys.argv[1]), flush_interval_s=3600, max_delay_s=3600)
+streams.attach("INFO")
+for i in range(3):
+    logger.bind(symbol="BTC/USDT:USDT").info("last words {}", i)
+sys.exit(3)
+"""
+
+
+def test_the_pending_lines_are_written_when_the_interpreter_exits_without_close(tmp_path: Path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", LAST_WORDS, str(tmp_path)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    for path in (tmp_path / "bot.log", tmp_path / "BTC_USDT_USDT.log"):
+        assert [line.split(" | ", 3)[3] for line in read_lines(path)] == [
+            "last words 0", "last words 1", "last words 2"], path
