@@ -307,3 +307,35 @@ def test_the_pending_lines_are_written_when_the_interpreter_exits_without_close(
     for path in (tmp_path / "bot.log", tmp_path / "BTC_USDT_USDT.log"):
         assert [line.split(" | ", 3)[3] for line in read_lines(path)] == [
             "last words 0", "last words 1", "last words 2"], path
+
+
+class FailsOnce:
+    """os.write that raises an error no file fault gives (a bug below the streams) once."""
+
+    def __init__(self) -> None:
+        self.failed = threading.Event()
+
+    def __call__(self, fd: int, data: memoryview) -> int:
+        if not self.failed.is_set():
+            self.failed.set()
+            raise RuntimeError("write bug")
+        return os.write(fd, data)
+
+
+def test_the_flusher_goes_on_after_a_batch_that_raised(tmp_path: Path, capfd):
+    """Only the flusher thread writes INFO lines of a bot that logs nothing more (the 50 ms
+    bound is an hour here): a batch that raised must not end it, or a quiet bot's lines would
+    wait for its next WARNING, and a kill -9 meanwhile would lose them."""
+    disk = FailsOnce()
+    streams = LogStreams(tmp_path, write=disk, flush_interval_s=0.01, max_delay_s=3600)
+    streams.attach("INFO")
+    try:
+        logger.info("lost with the batch that raised")
+        assert disk.failed.wait(10)
+        logger.bind(symbol=BTC).info("written by the flusher")
+        wait_until(lambda: read_lines(streams.path_for(BTC)) != [], message="the flusher's write")
+        assert [line.split(" | ")[-1] for line in read_lines(tmp_path / "bot.log")] == [
+            "written by the flusher"]
+    finally:
+        streams.close()
+    assert "log flusher: RuntimeError: write bug; retrying" in capfd.readouterr().err
