@@ -255,3 +255,26 @@ def test_a_logs_folder_that_could_not_be_made_again_is_made_at_a_later_batch(tmp
     assert _messages(logs / "bot.log") == ["after 0", "after 1", "after 2"], reports
     assert os.stat(logs).st_mode & 0o777 == 0o700
     assert reports[-1].startswith(f"log file {logs / 'bot.log'} is written again"), reports
+
+
+def test_the_lines_lost_over_several_batches_are_all_counted(tmp_path):
+    """A disk full for longer than one batch: the line that says the file is written again
+    counts every line lost since it filled, not only those of the last failed batch."""
+    disk, reports = Disk(), []
+    streams = LogStreams(tmp_path / "logs", write=disk, report=reports.append,
+                         flush_interval_s=3600, max_delay_s=3600)
+    streams.attach("INFO")
+    try:
+        disk.full = True
+        for batch in range(3):  # three batches, 1 + 2 + 3 lines
+            for i in range(batch + 1):
+                logger.bind(symbol=BTC).info("lost {} {}", batch, i)
+            streams.flush()
+        disk.full = False
+        logger.bind(symbol=BTC).warning("after")  # written in its call
+    finally:
+        streams.close()
+    assert len([r for r in reports if "cannot be written" in r]) == 2  # once per file
+    resumed = sorted(r for r in reports if "written again" in r)
+    assert resumed == [f"log file {tmp_path / 'logs' / name} is written again (6 lines were lost)"
+                       for name in ("BTC_USDT_USDT.log", "bot.log")]
