@@ -201,3 +201,19 @@ def test_logs_follow_waits_for_a_symbol_log_not_written_yet(tmp_path: Path):
         )
         assert done.returncode == 2 and "no log for" in done.stderr, done.stderr
         assert len(done.stderr.splitlines()) == 1
+
+
+def test_follow_reads_a_file_truncated_in_place_from_its_beginning(tmp_path: Path):
+    """`: > x.log` (or logrotate's copytruncate) empties the file the bot appends to (O_APPEND:
+    its next line lands at the new end); a follower past the new end reads from the start
+    again, not from its old offset, which the file may never reach again."""
+    path = tmp_path / "x.log"
+    path.write_text("one\ntwo\n")
+    stop = threading.Event()
+    following = log_tail.follow(path, stop, poll_interval=0.01, from_start=True)
+    assert [next(following), next(following)] == ["one", "two"]
+    with path.open("r+") as handle:  # the same file (inode), emptied, then a shorter line
+        handle.truncate(0)
+    with path.open("a") as handle:
+        handle.write("3\n")
+    assert _first(following, stop, 1) == ["3"]
