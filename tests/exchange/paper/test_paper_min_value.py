@@ -29,3 +29,11 @@ def test_a_client_order_id_with_a_trailing_line_break_is_refused(ex: PaperExchan
     with pytest.raises(errors.InvalidOrder, match="clientOrderId 'tiny\\\\n' must match"):
         ex.create_order(BTC, "limit", "buy", D("0.01"), D("5000"), {"clientOrderId": "tiny\n"})
     ex.create_order(BTC, "limit", "buy", D("0.01"), D("5000"), {"clientOrderId": "tiny"})
+
+
+def test_an_order_worth_exactly_the_minimum_is_accepted(ex: PaperExchange) -> None:
+    # the minimum is inclusive, as on the venues: 0.001 x 5000 = 5 USDT rests (found by a
+    # mutation audit: refusing an order worth exactly 5 USDT passed every paper test)
+    order = ex.create_order(BTC, "limit", "buy", D("0.001"), D("5000"), {"clientOrderId": "min"})
+    assert (order.status, order.amount * order.price) == ("open", D("5.000"))
+    assert [o.id for o in ex.fetch_open_orders(BTC)] == [order.id]
