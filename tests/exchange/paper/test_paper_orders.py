@@ -154,6 +154,17 @@ def test_stop_on_wrong_side_of_price_is_rejected(ex: PaperExchange) -> None:
         ex.create_order(ETH, "market", "sell", D("1"), params={"stopLossPrice": D("2900")})
 
 
+@pytest.mark.parametrize(("side", "direction"), [("buy", "above"), ("sell", "below")])
+def test_a_trigger_at_the_current_price_is_refused(ex: PaperExchange, side: str,
+                                                    direction: str) -> None:
+    # a venue takes a rising trigger only above the price and a falling one only below it (found
+    # by a mutation audit: a rising trigger equal to the price was accepted, no test failed)
+    with pytest.raises(errors.InvalidOrder, match=f"must be {direction} the current price 3000"):
+        ex.create_order(ETH, "market", side, D("1"),
+                        params={"triggerPrice": D("3000"), "triggerDirection": direction})
+    assert ex.fetch_open_orders(ETH) == []
+
+
 def test_triggered_reduce_only_stop_without_position_is_canceled(ex: PaperExchange, market) -> None:
     ex.create_order(BTC, "market", "buy", D("0.01"))
     stop = ex.create_order(BTC, "market", "sell", D("0.01"), params={"stopLossPrice": D("59000")})
