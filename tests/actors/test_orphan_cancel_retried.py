@@ -26,6 +26,7 @@ class FailingCancels:
         self.inner = inner
         self.failures = 0
         self.failed = 0
+        self.position_reads = 0  # one a reconciliation
 
     def cancel_order(self, id: str | None, symbol: str, params: Any = None) -> Any:  # noqa: A002
         if self.failures > 0:
@@ -33,6 +34,10 @@ class FailingCancels:
             self.failed += 1
             raise errors.RequestTimeout("cancel_order timed out")
         return self.inner.cancel_order(id, symbol, params)
+
+    def fetch_positions(self, symbols: Any = None, params: Any = None) -> Any:
+        self.position_reads += 1
+        return self.inner.fetch_positions(symbols, params)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -70,5 +75,43 @@ def test_an_orphan_whose_cancel_timed_out_is_cancelled_again_soon(tmp_path) -> N
         wait_until(heartbeat, timeout=20, message="the orphan cancelled again on the timer")
         assert venue.failed == 2  # it backed off: the second try failed too, the third worked
         assert h.clock() - failed_at <= 30, "within seconds of the venue, not the next sweep"
+    finally:
+        h.stop()
+
+
+def test_once_the_orphan_is_cancelled_the_heartbeat_stops_reconciling(tmp_path) -> None:  # noqa: ANN001
+    """Found by a mutation audit: with the failed cancel's look-again time left set after the
+    reconciliation that cancelled the orphan (actors/reconcile_retry.py `succeeded`), no test
+    failed, and every heartbeat from then on ran a whole reconciliation of the symbol (a
+    position read, the open orders, the price: ~3-4 requests a second per such symbol) for
+    as long as the bot ran."""
+    h = Harness(tmp_path, [BTC], wrap=FailingCancels)
+    venue: FailingCancels = h.exchange
+    h.sup.schedule.interval_s = 3600.0
+    h.sup.schedule.streamed_interval_s = 3600.0
+    h.sup.schedule.streams_ok = lambda: True
+    h.start()
+    try:
+        h.poll()
+        price = h.paper.fetch_tickers([BTC])[BTC].last
+        far = h.paper.price_to_precision(BTC, price * Decimal("0.5"))
+        h.paper.create_order(BTC, "limit", "buy", Decimal("0.01"), far,
+                             {"clientOrderId": "stray-1"})
+        venue.failures = 1
+        assert h.sup.tell(BTC, Reconcile(reason="sweep: open order stray-1 owned by no live order"))
+        h.idle(BTC)
+        assert venue.failed == 1 and "stray-1" in _open_ids(h)
+
+        def heartbeat() -> bool:
+            h.clock.advance(1)
+            assert h.sup.tell(BTC, Timer())
+            h.idle(BTC)
+            return "stray-1" not in _open_ids(h)
+
+        wait_until(heartbeat, timeout=20, message="the orphan cancelled again on the timer")
+        reads = venue.position_reads
+        for _ in range(120):  # two minutes of heartbeats on a flat, settled symbol
+            heartbeat()
+        assert venue.position_reads == reads, "the heartbeat kept reconciling"
     finally:
         h.stop()
