@@ -52,3 +52,26 @@ def test_a_resume_asked_before_a_new_escalation_does_not_lift_it(tmp_path: Path)
         assert len(bot.repo.read(queries.events, bot.loop.symbol, "QuarantineLifted")) == 2
     finally:
         bot.repo.close()
+
+
+def test_a_resumed_symbol_reconciles_before_it_sends_anything(tmp_path: Path):
+    """Found by a mutation audit: with the reconciliation after the lift gone
+    (actors/resume.py), no test failed. The escalated close had filled on the venue (its
+    lookup raised a bug); a person fixed the bug and resumed, and the actor went on holding
+    the closed position in its books, its close unbooked, until the next periodic
+    reconciliation (300 s for an open symbol of a live venue): the person who just resumed it
+    sees a position the venue no longer has. Resumed, the symbol reconciles at once: the
+    close's fill is booked as the venue made it, and nothing more is sent."""
+    bot = escalated(tmp_path)
+    try:
+        bot.fx.before.pop("fetch_order")  # the person fixed what made the lookups fail
+        creates = bot.calls("create_order")
+        ticket = ResumeTicket("alice")
+        bot.loop.handle(ticket.message())
+        assert ticket.settled and ticket.refusal is None
+        assert not bot.position_tracked(), "the books still hold the closed position"
+        bot.run(WINDOW_S)
+        assert bot.calls("create_order") == creates, "an order sent for a closed position"
+        assert bot.ledger() == bot.venue_fills()
+    finally:
+        bot.repo.close()
