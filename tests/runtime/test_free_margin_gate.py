@@ -245,3 +245,45 @@ def test_a_failed_grid_leg_gives_back_its_own_margin_not_the_open_legs() -> None
     assert "free margin 50.00 < 60.00" in (
         gate.admit("B", "signal", reconciled=True, margin=Decimal(60)) or "")
     assert gate.admit("B", "signal", reconciled=True, margin=Decimal(50)) is None
+
+
+class BalanceDown:
+    """A balance that answers `free` once, then the venue's balance read keeps failing."""
+
+    def __init__(self, free: Decimal) -> None:
+        self.free: Decimal | None = free
+
+    def fetch_balance(self, params: Any = None) -> Any:
+        from exchange import errors
+        from exchange.records import Funds, VenueBalance
+
+        if self.free is None:
+            raise errors.NetworkError("balance read timed out")
+        free, self.free = self.free, None
+        return VenueBalance(currencies={"USDT": Funds(free=free, used=Decimal(0), total=free)})
+
+
+def test_the_balance_watch_makes_its_last_read_stale_after_three_intervals() -> None:
+    """Found by a mutation audit: with the balance watch no longer telling the gate how old a
+    read may be (`margin_max_age_s`, actors/balance_watch.py) no test failed (the staleness
+    test sets it on the gate by hand), and while the balance reads kept failing the last one
+    held every entry it could not carry back for good, however much margin was freed since.
+    The real BalanceWatch and AccountGate; the watch's rounds run on the test's thread."""
+    from actors.balance_watch import STALE_READS, BalanceWatch
+    from actors.entry_gate import AccountGate
+
+    now = [0.0]
+    gate = AccountGate(max_open_positions=None, clock=lambda: now[0])
+    watch = BalanceWatch(exchange=BalanceDown(Decimal(100)), gate=gate, symbols=[A, B],
+                         interval_s=30, logger=logger)
+    watch.read_once()
+    assert (gate.admit(A, "signal", reconciled=True, margin=Decimal(200))
+            == "free margin 100.00 < 200.00 needed")
+    for _ in range(STALE_READS + 1):  # a round every interval, each read failing
+        now[0] += 30
+        try:
+            watch.read_once()
+        except Exception:  # noqa: BLE001 - the watch's loop logs a failed round in one line
+            pass
+    assert gate.admit(A, "signal", reconciled=True, margin=Decimal(200)) is None, (
+        "a stale read still refuses entries")
