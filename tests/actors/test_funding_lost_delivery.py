@@ -58,3 +58,32 @@ def test_a_payment_lost_with_its_actors_mailbox_is_booked_by_a_later_read(tmp_pa
         assert venue.asked[-1] > venue.payments[0].timestamp
     finally:
         bot.stop()
+
+
+def test_a_payment_its_actor_could_not_take_is_read_again_past_newer_payments(tmp_path: Path):
+    """Found by a mutation audit: with the payment an actor could not take (not running:
+    quarantined, restarting) no longer holding the reads' start back (`held`,
+    actors/funding_feed.py), no test failed. A read more than LAG_MS after a payment (the first
+    read after a restart, from the stored cursor) that also lists a newer payment (another
+    symbol's of the same funding hour, a second later) moved the start past it: the payment was
+    never read again and never booked once its actor ran."""
+    bot = GridBot(tmp_path).start()
+    try:
+        bot.move("100")
+        assert bot.state().long.is_open
+        hour = bot.clock() + 1
+        clock = Clock(hour + 2 * LAG_MS / 1000)  # read half an hour after the funding hour
+        venue = VenuePayments([pay("a", "0.01", hour, PositionSide.LONG),
+                               pay("b", "0.02", hour + 1, None, symbol="ETH/USDT:USDT")])
+        feed = FundingFeed(exchange=venue, symbols=[BTC],  # type: ignore[arg-type]
+                           deliver=lambda symbol, message: False,  # its actor is not running
+                           logger=logger, interval_s=0, clock=clock,
+                           lookback_s=4 * LAG_MS / 1000, booked=bot.repo.booked_among)
+        assert feed.poll_once() == 0
+        feed.deliver = bot.sup.tell  # the actor runs again
+        clock.t += 300  # the next read, one interval later
+        assert feed.poll_once() == 1
+        bot.settle()
+        assert _funding_rows(bot) == [("funding-a", bot.state().long.position_id, "0.01")]
+    finally:
+        bot.stop()
