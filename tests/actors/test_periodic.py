@@ -96,3 +96,35 @@ def test_a_pace_that_raises_is_logged_and_the_rounds_go_on() -> None:
     finally:
         loop.stop()
     assert log.lines[0].startswith("test round failed: ") and "streams_ok" in log.lines[0]
+
+
+def test_a_failed_round_waits_its_pace_before_the_next() -> None:
+    """Found by a mutation audit: with the round's start taken only once its work succeeded,
+    no test failed, and a round that kept failing (the venue unreachable) ran again at every
+    look, without its pace: the stop watch or the sweep calling the exchange back to back,
+    100 times a second, for as long as the outage lasted. The clock stands still after the
+    failed first round: the next one is not due."""
+    clock = {"t": 0.0}
+    looks = threading.Semaphore(0)
+    rounds: list[float] = []
+
+    def current() -> float:
+        looks.release()
+        return 10.0
+
+    def work() -> None:
+        rounds.append(clock["t"])
+        raise ConnectionError("venue unreachable")
+
+    loop = Periodic(name="t", work=work, pace=current, look_s=0.01, logger=Lines(),
+                    what="test", monotonic=lambda: clock["t"])
+    loop.start()
+    try:
+        wait_until(lambda: rounds == [0.0], timeout=LOOK_WAIT_S, message="the first round")
+        for _ in range(5):  # the clock stands still: not due again
+            assert looks.acquire(timeout=LOOK_WAIT_S)
+        assert rounds == [0.0]
+        clock["t"] = 10.0
+        wait_until(lambda: rounds == [0.0, 10.0], message="the next round one pace later")
+    finally:
+        loop.stop()
