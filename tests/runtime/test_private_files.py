@@ -181,3 +181,30 @@ def _run_as_nobody_on_roots_folder(tmp_path, root, setpriv) -> None:  # noqa: AN
         "replace or delete the bot's files: give the bot a folder of its own "
         "(bot.data_dir or --data-dir)"], r.stderr
     assert not [p for p in data.rglob("*") if not p.is_dir()]  # no database, log, lock
+
+
+def test_files_the_bot_creates_after_its_start_are_private_too(tmp_path):
+    """README: the bot's files are private to its user. make_private tightens what is in the
+    data dir at start; what the run creates after it (bot.sqlite and its WAL, status.json, the
+    logs, the locks) is private only through the umask it sets. Found by the runtime mutation
+    audit: with the umask left at 022 no test failed (every test made its files before the
+    start). A real bot runs from a shell whose umask is 022, on an empty data dir."""
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    data = tmp_path / "data"
+    config = tmp_path / "config.toml"
+    config.write_text('[symbols]\nlist = ["BTC/USDT:USDT"]\n[logging]\nconsole = false\n'
+                      '[bot]\nstatus_interval_s = 0.2\n')
+    r = subprocess.run([sys.executable, str(root / "bot.py"), "run", "--duration", "1",
+                        "--config", str(config), "--data-dir", str(data)],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       preexec_fn=lambda: os.umask(0o022))
+    assert r.returncode == 0, r.stderr
+    made = [p for p in data.rglob("*")]
+    assert data / "status.json" in made and data / "bot.sqlite" in made, made
+    assert any(p.parent == data / "logs" for p in made), made
+    loose = {str(p.relative_to(data)): oct(_mode(p)) for p in [data, *made]
+             if _mode(p) & 0o077}
+    assert loose == {}, loose
