@@ -173,3 +173,29 @@ def test_accounts_that_fit_the_share_alone_but_not_together_warn_once(tmp_path):
     assert told[0].startswith("accounts[0].supervision.stop_check_interval_s = 1: accounts "
                               "alpha, beta pay one binanceusdm rate budget"), told
     assert "REST price feeds" in told[0], told
+
+
+def _reconcile_every(settings, seconds: float):  # noqa: ANN001, ANN202
+    return settings.model_copy(update={"supervision": settings.supervision.model_copy(
+        update={"reconcile_interval_s": seconds})})
+
+
+def test_a_demand_just_over_the_limit_is_refused_and_just_under_it_starts(tmp_path):
+    """The refusal's edge: protective work 0.1 % over the venue's limit is refused, 0.1 % under
+    it starts. Found by the runtime mutation audit: with 1 % of slack in the comparison no test
+    failed (the refusal test above asks twice the limit). The sweep and the reconciliations
+    scale with 1 / reconcile_interval_s, the stop watch does not: the interval that makes the
+    demand exactly the limit is computed from one demand, then moved by 0.1 % either way."""
+    settings = load_settings(_live(tmp_path, "binanceusdm", reconcile_interval_s=60))
+    d = streams_down_demand(settings)
+    assert d is not None and d.stops < d.limit
+    per_round = (d.sweep + d.reconcile) * 60 / 60  # a minute's worth at a 60 s interval
+    exact = per_round * 60 / (d.limit - d.stops)
+    over, under = _reconcile_every(settings, exact / 1.001), _reconcile_every(settings,
+                                                                               exact * 1.001)
+    over_d, under_d = streams_down_demand(over), streams_down_demand(under)
+    assert d.limit < over_d.protective < d.limit * 1.002, over_d
+    assert d.limit * 0.998 < under_d.protective <= d.limit, under_d
+    with pytest.raises(StartupError, match=r"asks binanceusdm for ~[\d,]+ weight a minute"):
+        check_rest_demand(over, warn=lambda line: None)
+    check_rest_demand(under, warn=lambda line: None)  # starts (with or without a warning)
