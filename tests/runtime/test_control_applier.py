@@ -96,3 +96,32 @@ def test_a_signal_delivered_by_a_run_that_died_before_marking_it_done_is_not_del
         assert [(s.signal_id, s.side) for _, s in sup.delivered][1:] == [(f"cli-{out}", None)]
     finally:
         repo.close()
+
+
+def test_a_queued_size_is_judged_again_against_the_cap_and_must_be_above_zero(tmp_path):
+    """A row queued by an older CLI or under an older config: a size above signals.max_size_usdt
+    as configured now is refused, not traded, and a size of zero or below is a one-line error
+    naming the row; neither reaches the actor. Found by the runtime mutation audit: with either
+    check loosened no test failed."""
+    from decimal import Decimal
+
+    repo = Repository(tmp_path / "bot.sqlite")
+    sup = Sup({BTC: Child(ChildState.RUNNING)})
+    applier = ControlApplier(repo=repo, sup=sup, log=logger, max_size_usdt=Decimal("50"))
+    try:
+        big = control.request(repo, "signal", BTC, side="long", size_usdt="80")
+        zero = control.request(repo, "signal", BTC, side="long", size_usdt="0")
+        below = control.request(repo, "signal", BTC, side="short", size_usdt="-5")
+        fits = control.request(repo, "signal", BTC, side="long", size_usdt="50")
+        applier.apply()
+        done = results(repo)
+        assert done[big] == ("refused: size_usdt 80 is above signals.max_size_usdt 50 (queued "
+                             "under an older config); not traded"), done[big]
+        assert done[zero] == (f"control row {zero} (signal {BTC}): ValueError: size_usdt must "
+                              "be a finite number > 0 (got 0)"), done[zero]
+        assert done[below] == (f"control row {below} (signal {BTC}): ValueError: size_usdt must "
+                               "be a finite number > 0 (got -5)"), done[below]
+        assert done[fits] == "delivered"
+        assert [(s.signal_id, s.size_usdt) for _, s in sup.delivered] == [(f"cli-{fits}", 50)]
+    finally:
+        repo.close()
