@@ -68,3 +68,28 @@ def test_status_of_a_bot_that_stopped_writing_it_is_stale(tmp_path):
         assert "STALE" not in r.stdout, r.stdout
     finally:
         holder.communicate(input="", timeout=30)
+
+
+def test_stale_from_five_missed_writes_and_when_the_heartbeat_is_ahead_of_the_clock(tmp_path):
+    """The threshold itself (README: stale once the heartbeat is older than the dashboard's
+    threshold, 5 missed writes and at least 15 s) and a heartbeat ahead of this host's clock
+    (the clock was set back: its age is unknown). Found by the runtime mutation audit: with the
+    threshold doubled, or the ahead-of-clock case read as fresh, no test failed (the test above
+    uses a heartbeat an hour old). With status_interval_s 1 the threshold is 15 s: 25 s old is
+    stale, 5 s old is not, 120 s ahead is stale."""
+    data = tmp_path / "data"
+    data.mkdir()
+    config = write_config(tmp_path / "config.toml", ["BTC/USDT:USDT"],
+                          bot={"status_interval_s": 1.0})
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(data / "bot.lock")], cwd=ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        for offset_s, stale in ((-25.0, True), (-5.0, False), (120.0, True)):
+            _snapshot(data, holder.pid, time.time() + offset_s)
+            r = cli(config, data, "status", "--json")
+            assert r.returncode == 0, r.stderr
+            bot = json.loads(r.stdout)["bot"]
+            assert bot["running"] is True and bot["stale"] is stale, (offset_s, bot)
+    finally:
+        holder.communicate(input="", timeout=30)
