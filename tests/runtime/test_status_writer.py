@@ -46,6 +46,7 @@ def test_a_failure_after_a_recovery_is_reported_again(tmp_path):
                           alert=lambda kind, msg, **d: alerts.alert(None, kind, msg, **d))
     try:
         for round_ in range(2):
+            (tmp_path / "status.json").unlink(missing_ok=True)  # the last good snapshot
             (tmp_path / "status.json").mkdir()
             assert writer.write({"bot": {"round": round_}}) is False
             assert writer.write({"bot": {"round": round_}}) is False
