@@ -285,6 +285,22 @@ def test_the_chart_marks_every_grid_fill_at_its_own_time_and_price(tmp_path: Pat
     assert marks["exits"] == [(_at(down), 96.0), (_at(down), 96.0), (_at(down), 99.5)]
 
 
+def test_a_grid_legs_bot_close_after_its_stop_is_a_stop_in_the_exit_table(tmp_path: Path) -> None:
+    """The scenario above: the long leg's stop (97) and then the bot's close take it out at 96
+    (the core's reason `stop_loss_bot`), the short leg's take-profit fills at 99.5. The exit
+    table says stop and take-profit (found by mutation audit: labelling `stop_loss_bot` a
+    trailing stop, or a take-profit a strategy exit, failed no test)."""
+    result = _grid(tmp_path, [(100, 100, 100, 100)] * 3 + [(100, 100, 96, 96)] + [(96,) * 4] * 3)
+    rep = report.build(result)
+    assert [(t["side"], t["reason"], t["exit"]) for t in rep["trades"]] == [
+        ("long", "stop_loss_bot", "stop"), ("short", "take_profit", "take-profit")]
+    by_exit = rep["per_exit_reason"]
+    assert {k: (r["trades"], r["wins"]) for k, r in by_exit.items()} == {
+        "stop": (1, 0), "take-profit": (1, 1)}
+    assert by_exit["stop"]["net_pnl"] == Decimal(rep["trades"][0]["net_pnl"]) < 0
+    assert by_exit["take-profit"]["fees"] == Decimal(rep["trades"][1]["fees"])
+
+
 def test_trade_figures_match_a_hand_computation_across_two_symbols(tmp_path: Path) -> None:
     """Hourly candles, ten hours. TEST: long 1 at 100 (0:00) out at 101 (2:00): +1 less fees
     0.11055 = +0.88945; long 1 at 100 (3:00) out at 100.05 (5:00): +0.05 less fees 0.1100275,
