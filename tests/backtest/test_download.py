@@ -288,6 +288,30 @@ def test_a_from_after_the_files_end_is_refused_not_a_hole(tmp_path: Path) -> Non
     assert path.read_bytes() == before and not path.with_name(path.name + ".part").exists()
 
 
+class UntilIgnoredVenue(MinuteVenue):
+    """A venue that ignores ccxt's `until` (not every venue takes an end parameter): each page
+    runs `limit` candles from `since`, past the window and past --to."""
+
+    def fetch_ohlcv(self, symbol: str, timeframe: str, since: int, limit: int,
+                    params: dict[str, Any]) -> list[list[Any]]:
+        return super().fetch_ohlcv(symbol, timeframe, since, limit, {"until": self.now_ms})
+
+
+def test_a_venue_answering_past_to_writes_nothing_at_or_after_to(tmp_path: Path) -> None:
+    """--to is exclusive: with a venue that ignores `until`, the page answered for the last
+    window holds the candle opening at --to and later ones; the file ends at the candle before
+    --to (found by mutation audit: writing the candle at --to failed no test)."""
+    from backtest.download import download_symbol
+
+    venue = UntilIgnoredVenue(now_ms=START + 1_000 * MINUTE)
+    path, written = download_symbol(venue, "BTC/USDT:USDT", "1m", START, START + 100 * MINUTE,
+                                    tmp_path, limit=30, now_ms=lambda: venue.now_ms,
+                                    sleep=lambda s: None)
+    opens = [int(line.split(",")[0]) for line in path.read_text().splitlines()[1:]]
+    assert written == 100
+    assert opens == [START + i * MINUTE for i in range(100)]
+
+
 class CountingVenue(MinuteVenue):
     """MinuteVenue as `run_download` reaches it (`exchange=`), counting the candle requests;
     past `max_calls` it fails the test instead of letting a download loop forever."""
