@@ -378,6 +378,24 @@ def test_a_short_average_hold_reads_in_minutes(tmp_path: Path) -> None:
     assert "2.0 min" in line
 
 
+def test_the_text_report_shows_the_fees_and_an_hours_long_hold_in_hours(tmp_path: Path) -> None:
+    """Long 1 at 100 at the first open of hourly candles, out at 101 at the fourth open: held
+    3 hours; fees 0.11055 (100 x 0.055 % + 101 x 0.055 %), net +0.88945. The text report's
+    rows say so (found by mutation audit: the fees row showing the net P&L, or an average hold
+    of hours printed as minutes with an "h", "180.0 h", failed no test)."""
+    rows = [(T0 + h * HOUR, (p,) * 4) for h, p in enumerate([100, 100, 100, 101, 101])]
+    rep = report.build(_run(tmp_path, {SYMBOL: (HOUR, rows)},
+                            {SYMBOL: Plan([T0 / 1000], [(T0 + 3 * HOUR) / 1000])}))
+    s = rep["summary"]
+    assert (s["fees"], s["net_pnl"]) == (Decimal("0.11055"), Decimal("0.88945"))
+    assert s["avg_hold_s"] == pytest.approx(3 * 3600.0)
+    text = {line.split("│")[1].strip(): line.split("│")[2].strip()
+            for line in report.render(rep).splitlines() if line.count("│") == 3}
+    assert text["fees"] in ("0.1105 USDT", "0.1106 USDT")  # the float's rounding of ...55
+    assert text["net P&L (after fees)"] in ("0.8894 USDT", "0.8895 USDT")
+    assert text["average hold"] == "3.0 h"
+
+
 def test_a_position_found_closed_on_the_exchange_is_not_a_strategy_exit():
     """A close the core records as 'closed_on_exchange' (reconciliation found the position gone:
     its stop filled while no one looked, a liquidation, a close by hand) was labelled 'strategy
