@@ -306,8 +306,9 @@ class AccountRuntime:
         if self.tagged:
             self.log.info("account starting: exchange {} symbols {}",
                           self.settings.exchange.id, len(self.symbols))
-        self.sup.start()
-        self._resume_emergency_closes()
+        owed = self.closer.owed(self.symbols) if self.closer is not None else {}
+        self.sup.start()  # an actor failing at once may escalate and owe a close from here on
+        self._resume_emergency_closes(owed)
         self.feed.start()
         if self.stop_watch is not None:
             self.stop_watch.start()
@@ -315,8 +316,8 @@ class AccountRuntime:
             if part is not None:
                 part.start()
 
-    def _resume_emergency_closes(self) -> None:
-        """An emergency close the previous process was killed in the middle of runs again
+    def _resume_emergency_closes(self, owed: dict[str, str]) -> None:
+        """The emergency closes `owed` (read before this process's actors started) run again
         (runtime/emergency.py), unless a person resumed the symbol meanwhile."""
         assert self.closer is not None and self.sup is not None and self.alerts is not None
         assert self.repo is not None
@@ -325,7 +326,7 @@ class AccountRuntime:
         self.closer.resume_owed(
             self.symbols, resumed=resumed,
             alert=lambda sym, text: alerts.alert(sym, "escalation", text),
-            then=sup.after_close)  # its actor reconciles, or a reconcile-only run
+            then=sup.after_close, before=owed)  # its actor reconciles, or a reconcile-only run
 
     def stop(self) -> list[str]:
         """No new entries, each actor finishes its current message; returns the stuck symbols."""
