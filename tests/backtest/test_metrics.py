@@ -23,7 +23,7 @@ import pytest
 
 from backtest import candles as C
 from backtest import charts, engine, metrics, report
-from backtest.trades import closed_trades
+from backtest.trades import Trade, closed_trades
 from config.loader import load_settings
 from trading.events import SignalRaised
 from trading.model import Side
@@ -415,3 +415,20 @@ def replace_reason(trade, reason):  # noqa: ANN001, ANN201
     from dataclasses import replace
 
     return replace(trade, reason=reason)
+
+
+def test_the_longest_losing_streak_is_counted_in_a_row_a_win_or_a_draw_ends_it() -> None:
+    """Found by a mutation audit (session 41): with the count not reset by a win, only the
+    long run's report hash (test_speed_exactness) failed, naming no figure; here the figure.
+    Net P&L in close order: -1, +2, -1, -1, 0, -3, -2: the longest run of losses is 2 (a
+    break-even trade is no loss and ends a streak too)."""
+    def trade(n: int, net: str) -> Trade:
+        return Trade(symbol=SYMBOL, position_id=f"p{n}", side="long", opened_at=n * 60.0,
+                     closed_at=n * 60.0 + 30, contracts=Decimal(1), entry_price=Decimal(100),
+                     exit_price=Decimal(100) + Decimal(net), gross=Decimal(net),
+                     fees=Decimal(0), net=Decimal(net), reason="mean_reverted")
+
+    nets = ["-1", "2", "-1", "-1", "0", "-3", "-2"]
+    assert metrics.longest_losing_streak([trade(n, v) for n, v in enumerate(nets)]) == 2
+    assert metrics.longest_losing_streak([trade(0, "-1"), trade(1, "-1"), trade(2, "-1")]) == 3
+    assert metrics.longest_losing_streak([]) == 0
