@@ -41,7 +41,9 @@ class HeldRead:
         return getattr(self.paper, name)
 
 
-def test_a_close_asked_while_one_runs_is_run_once_more_when_it_ends(tmp_path):
+def _closer(tmp_path):
+    """The paper exchange (its position reads held by HeldRead), the bot's SQLite and the
+    EmergencyCloser on them, one fake clock for all."""
     clock = FakeClock()
     paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[BTC], clock=clock,
                           price_source=ScriptedPrices({BTC: D(100)}),
@@ -50,6 +52,11 @@ def test_a_close_asked_while_one_runs_is_run_once_more_when_it_ends(tmp_path):
     held = HeldRead(paper)
     closer = EmergencyCloser(exchange=held, repo=repo, prefix=f"acc-{repo.id_tag}-",
                              logger=logger, clock=clock, sleep=lambda s: None)
+    return paper, repo, held, closer
+
+
+def test_a_close_asked_while_one_runs_is_run_once_more_when_it_ends(tmp_path):
+    paper, repo, held, closer = _closer(tmp_path)
     try:
         closer.close(BTC, "crash loop")  # flat when it reads
         wait_until(held.reading.is_set, timeout=30, message="the first close reads")
@@ -74,14 +81,7 @@ def test_a_close_this_process_asked_is_not_resumed_as_one_left_by_a_restart(tmp_
     resumed, and its own close, owed and running, was then taken for one a killed process
     left: alerted as "interrupted by a restart" and run a second time (seen once in
     tests/runtime/test_emergency_reconcile_only.py: two reconcile-only runs for one close)."""
-    clock = FakeClock()
-    paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[BTC], clock=clock,
-                          price_source=ScriptedPrices({BTC: D(100)}),
-                          starting_balance=D(10000), slippage_bps=D(0))
-    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal", clock=clock)
-    held = HeldRead(paper)
-    closer = EmergencyCloser(exchange=held, repo=repo, prefix=f"acc-{repo.id_tag}-",
-                             logger=logger, clock=clock, sleep=lambda s: None)
+    paper, repo, held, closer = _closer(tmp_path)
     alerts: list[str] = []
     try:
         paper.create_order(BTC, "market", "buy", D(1), None, {"clientOrderId": "in1"})
