@@ -29,56 +29,47 @@ def _delivered(server: ScriptedHttp, answers: list[tuple[int, dict]]) -> list[st
     return [body["text"] for body in taken if isinstance(body, dict)]
 
 
-def test_an_alert_keeps_its_place_through_an_outage(lines):
-    answers = [DOWN] * 4 + [BUSY] * 3  # 7 failed attempts: more than set_aside_after (5)
-    server = ScriptedHttp()
-    server.script = list(answers)
-    api = TelegramApi(base_url=server.url, token=TOKEN, timeout_s=5)
+def _sender(base_url: str) -> BackgroundSender:
+    """An alert queued ahead of three trade notices, through the real Telegram client."""
+    api = TelegramApi(base_url=base_url, token=TOKEN, timeout_s=5)
     sender = BackgroundSender(send=api.send_message, logger=logger,
                               retry_initial_s=0.01, retry_max_s=0.02)
+    sender.submit(Outgoing(chat_id=7, text="ESCALATION BTC", kind="escalation", priority=ALERT))
+    for symbol in ("ETH", "SOL", "XRP"):
+        sender.submit(Outgoing(chat_id=7, text=f"closed {symbol}", kind="trade",
+                               priority=NOTICE))
+    return sender
+
+
+def _alert_went_first(sender: BackgroundSender, server: ScriptedHttp,
+                      answers: list[tuple[int, dict]], lines: list[str]) -> None:
+    wait_until(lambda: sender.sent == 4, timeout=10, message="every message sent")
+    assert _delivered(server, answers) == [
+        "ESCALATION BTC", "closed ETH", "closed SOL", "closed XRP"]
+    assert not any("set aside" in line for line in lines)
+
+
+def _scripted_outage(answers: list[tuple[int, dict]], lines: list[str]) -> None:
+    server = ScriptedHttp()
+    server.script = list(answers)
+    sender = _sender(server.url)
     try:
-        sender.submit(Outgoing(chat_id=7, text="ESCALATION BTC", kind="escalation",
-                               priority=ALERT))
-        for symbol in ("ETH", "SOL", "XRP"):
-            sender.submit(Outgoing(chat_id=7, text=f"closed {symbol}", kind="trade",
-                                   priority=NOTICE))
         sender.start()
-        wait_until(lambda: sender.sent == 4, timeout=10, message="every message sent")
-        assert _delivered(server, answers) == [
-            "ESCALATION BTC", "closed ETH", "closed SOL", "closed XRP"]
-        assert not any("set aside" in line for line in lines)
+        _alert_went_first(sender, server, answers, lines)
     finally:
         sender.stop(0.1)
         server.stop()
 
 
-def _alert_then_notices(sender: BackgroundSender) -> None:
-    sender.submit(Outgoing(chat_id=7, text="ESCALATION BTC", kind="escalation", priority=ALERT))
-    for symbol in ("ETH", "SOL", "XRP"):
-        sender.submit(Outgoing(chat_id=7, text=f"closed {symbol}", kind="trade",
-                               priority=NOTICE))
+def test_an_alert_keeps_its_place_through_an_outage(lines):
+    _scripted_outage([DOWN] * 4 + [BUSY] * 3, lines)  # 7 failed: more than set_aside_after (5)
 
 
 def test_an_alert_keeps_its_place_through_a_5xx_outage(lines):
     """Six 5xx in a row, more than set_aside_after, and nothing else (mutation audit: with a 5xx
     counted as a failure of the message, the test above still passed, its four 502s being
     fewer than five, while a 5xx outage of six attempts set the alert behind the notices)."""
-    answers = [DOWN] * 6
-    server = ScriptedHttp()
-    server.script = list(answers)
-    api = TelegramApi(base_url=server.url, token=TOKEN, timeout_s=5)
-    sender = BackgroundSender(send=api.send_message, logger=logger,
-                              retry_initial_s=0.01, retry_max_s=0.02)
-    try:
-        _alert_then_notices(sender)
-        sender.start()
-        wait_until(lambda: sender.sent == 4, timeout=10, message="every message sent")
-        assert _delivered(server, answers) == [
-            "ESCALATION BTC", "closed ETH", "closed SOL", "closed XRP"]
-        assert not any("set aside" in line for line in lines)
-    finally:
-        sender.stop(0.1)
-        server.stop()
+    _scripted_outage([DOWN] * 6, lines)
 
 
 def test_an_alert_keeps_its_place_while_the_network_refuses_connections(lines):
@@ -88,19 +79,13 @@ def test_an_alert_keeps_its_place_while_the_network_refuses_connections(lines):
     server = ScriptedHttp()
     with TcpProxy("127.0.0.1", server.server.server_address[1]) as proxy:
         proxy.cut()
-        api = TelegramApi(base_url=f"http://127.0.0.1:{proxy.port}", token=TOKEN, timeout_s=5)
-        sender = BackgroundSender(send=api.send_message, logger=logger,
-                                  retry_initial_s=0.01, retry_max_s=0.02)
+        sender = _sender(f"http://127.0.0.1:{proxy.port}")
         try:
-            _alert_then_notices(sender)
             sender.start()
             wait_until(lambda: sender.failed_attempts >= 7, timeout=10,
                        message="seven attempts refused")
             proxy.heal()
-            wait_until(lambda: sender.sent == 4, timeout=10, message="every message sent")
-            assert _delivered(server, []) == [
-                "ESCALATION BTC", "closed ETH", "closed SOL", "closed XRP"]
-            assert not any("set aside" in line for line in lines)
+            _alert_went_first(sender, server, [], lines)
         finally:
             sender.stop(0.1)
             server.stop()

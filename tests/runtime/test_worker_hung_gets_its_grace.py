@@ -8,10 +8,10 @@ SIGTERM (a hung one), its clocks given by the test."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from tests.runtime.worker_rig import ScriptPopen, one_worker_parent
+from tests.support.waiting import wait_until
 
 
 def test_a_hung_worker_is_killed_only_after_its_grace(tmp_path: Path) -> None:
@@ -21,10 +21,8 @@ def test_a_hung_worker_is_killed_only_after_its_grace(tmp_path: Path) -> None:
     p, worker = one_worker_parent(tmp_path, popen)
     try:
         p._start(worker, 0.0)
-        deadline = time.monotonic() + 30
-        while not ready.exists():  # SIGTERM ignored from here on
-            assert time.monotonic() < deadline, "the worker process did not start"
-            time.sleep(0.02)
+        wait_until(ready.exists, timeout=30,  # SIGTERM ignored from here on
+                   message="the worker process to start")
         worker.beat_at, worker.ready = 0.0, True  # its last heartbeat at 0
         p._check(worker, 100.0)  # silent for 100 s: hung, SIGTERM
         assert worker.stop_at == 110.0 and worker.killed_at is None
