@@ -55,11 +55,15 @@ EXCHANGE_INFO = {
 DEFAULT_LEVERAGE = 20
 """A symbol's leverage on the venue until the account sets it (Binance's default is 20)."""
 
-STATUS = {"open": "NEW", "untriggered": "NEW", "filled": "FILLED", "canceled": "CANCELED"}
+STATUS = {"open": "NEW", "untriggered": "NEW", "filled": "FILLED", "canceled": "CANCELED",
+          "expired": "EXPIRED"}
+"""An order's status; EXPIRED: ended by the system, e.g. a triggered stop's reduce-only order
+with nothing left to reduce (Binance's futures FAQ "Futures LIMIT order got expired")."""
 ALGO_STATUS = {"untriggered": "NEW", "canceled": "CANCELED", "triggered": "TRIGGERED",
-               "filled": "FINISHED", "finished": "FINISHED"}
+               "filled": "FINISHED", "finished": "FINISHED", "expired": "EXPIRED"}
 """A stop's algoStatus (Binance "Event: Algo Order Update"): FINISHED once the order its
-trigger placed filled ('filled') or ended unfilled ('finished') in the matching engine."""
+trigger placed filled ('filled') or ended unfilled ('finished') in the matching engine;
+EXPIRED "canceled by the system" before its trigger (`Book.expire`)."""
 
 
 def s(value: Decimal | None) -> str:

@@ -5,8 +5,26 @@ order's positionIdx 1 / 2 (Bybit) or positionSide LONG / SHORT (Binance).
 
 Like the venues: a reduce-only order that would not reduce the position, and an opening order
 whose initial margin (leverage 10) exceeds the available balance, are refused (`Rejected`,
-which each venue answers with its own error code); `set_price` fires the stops it crosses (a
-reduce-only stop with nothing left to reduce is cancelled); closing fills book realized P&L."""
+which each venue answers with its own error code); `set_price` fires the stops it crosses;
+closing fills book realized P&L.
+
+Stops the venue ends without a fill, in each venue's words (the emulators render them):
+- a triggered reduce-only stop with nothing left to reduce (the position closed meanwhile):
+  Bybit cancels it (status 'canceled', `extra["cancelType"]` "CancelByReduceOnly": Bybit help
+  "What is a Close On Trigger Order": "cancel it if there is no open position to be closed";
+  v5 enum cancelType "CancelByReduceOnly"); on Binance the trigger places its order in the
+  matching engine, which expires it (child status 'expired': Binance's futures FAQ, "stop or
+  take_profit order with reduceOnly is triggered, but there is no open position to
+  close/reduce, then the order will be expired") and the stop finishes ('finished', algoStatus
+  FINISHED: "filled or canceled in the matching engine"), nothing executed;
+- `expire`: the venue's system ends a resting (untriggered) stop while the position stays,
+  e.g. Bybit's cancel before a liquidation ("CancelAllBeforeLiq": "cancelled in order to
+  attempt liquidation prevention by freeing up margin"): status 'expired', rendered Bybit
+  orderStatus "Deactivated" ("conditional order ... cancelled before they are triggered") with
+  its cancelType, Binance algoStatus EXPIRED ("canceled by the system").
+Neither venue documents cancelling a resting reduce-only GTC stop when its position closes
+(Binance's EXPIRED example is a GTE_GTC order; Bybit's CancelByTpSlTsClear is for position
+TP/SL, not conditional orders): such a stop rests until it triggers, as here."""
 
 from __future__ import annotations
 
@@ -30,7 +48,8 @@ class EmuOrder:
     trigger_direction: int | None  # 1 rising, 2 falling
     reduce_only: bool
     created_ms: int
-    status: str = "open"  # open | untriggered | triggered | filled | finished | canceled
+    # open | untriggered | triggered | filled | finished | canceled | expired
+    status: str = "open"
     filled: Decimal = Decimal(0)
     avg: Decimal | None = None
     updated_ms: int = 0
@@ -192,27 +211,56 @@ class Book:
     def _trigger(self, order: EmuOrder, price: Decimal) -> None:
         if self._closes(order):
             qty = self._reducible(order)
-            if qty == 0:
+            if qty == 0 and not self.child_orders:  # Bybit: cancelled as reduce-only
+                order.extra["cancelType"] = "CancelByReduceOnly"
                 order.status, order.updated_ms = "canceled", self.tick()
                 return
-            order.qty = qty
+            if qty:
+                order.qty = qty
+            else:  # Binance: its order goes to the matching engine, which expires it
+                self._expire_in_engine(order)
+                return
         if not self.child_orders:
             self._fill(order, price)
             return
         # Binance's algo orders: the trigger places a new regular order (its own id), and the
         # algo order finishes pointing at it (actualOrderId); the fill belongs to the child
-        child = EmuOrder(oid=self.next_id(), cid=f"x-{order.oid}", symbol=order.symbol,
-                         side=order.side, type="market", qty=order.qty, price=None, trigger=None,
-                         trigger_direction=None, reduce_only=order.reduce_only,
-                         created_ms=self.tick(), extra=dict(order.extra))
-        self.orders[child.oid] = child
-        order.extra["actualOrderId"] = child.oid
+        child = self._child(order)
         if self.hold_children:  # Binance algoStatus TRIGGERED: in the matching engine
             order.status, order.updated_ms = "triggered", self.tick()
             return
         self._fill(child, price)
         self.emit("order", child)
         order.status, order.updated_ms = "filled", self.tick()
+
+    def _child(self, order: EmuOrder) -> EmuOrder:
+        child = EmuOrder(oid=self.next_id(), cid=f"x-{order.oid}", symbol=order.symbol,
+                         side=order.side, type="market", qty=order.qty, price=None, trigger=None,
+                         trigger_direction=None, reduce_only=order.reduce_only,
+                         created_ms=self.tick(), extra=dict(order.extra))
+        self.orders[child.oid] = child
+        order.extra["actualOrderId"] = child.oid
+        return child
+
+    def _expire_in_engine(self, order: EmuOrder) -> None:
+        """Binance: a triggered reduce-only stop with nothing to reduce. Its order is placed in
+        the matching engine and expires there (ORDER_TRADE_UPDATE x/X EXPIRED); the stop
+        finishes with nothing executed (ALGO_UPDATE FINISHED, aq 0)."""
+        child = self._child(order)
+        child.status, child.updated_ms = "expired", self.tick()
+        self.emit("order", child)
+        order.status, order.updated_ms = "finished", self.tick()
+
+    def expire(self, order: EmuOrder, cancel_type: str = "CancelAllBeforeLiq") -> bool:
+        """The venue's system ends a resting stop (not the account's cancel): Bybit
+        "Deactivated" with `cancel_type`, Binance algoStatus EXPIRED. False: not resting."""
+        with self.lock:
+            if order.status != "untriggered":
+                return False
+            order.extra["cancelType"] = cancel_type
+            order.status, order.updated_ms = "expired", self.tick()
+            self.emit("order", order)
+            return True
 
     def fill_children(self) -> None:
         """Fill the orders held triggered stops placed (hold_children), at the current price:
@@ -221,8 +269,9 @@ class Book:
 
     def cancel_children(self) -> None:
         """The orders held triggered stops placed end unfilled in the matching engine (e.g.
-        a reduce-only order with nothing left to reduce): the stops finish all the same
-        (algoStatus FINISHED, status 'finished' here), with nothing executed."""
+        a reduce-only order with nothing left to reduce: Binance expires it, status 'expired'):
+        the stops finish all the same (algoStatus FINISHED, status 'finished' here), with
+        nothing executed."""
         self._end_children(fill=False)
 
     def _end_children(self, fill: bool) -> None:
@@ -234,7 +283,7 @@ class Book:
                 if fill:
                     self._fill(child, self.prices[child.symbol])
                 else:
-                    child.status, child.updated_ms = "canceled", self.tick()
+                    child.status, child.updated_ms = "expired", self.tick()
                 self.emit("order", child)
                 order.status, order.updated_ms = ("filled" if fill else "finished"), self.tick()
                 self.emit("order", order)
@@ -301,6 +350,9 @@ class Book:
         with self.lock:
             if order.status not in ("open", "untriggered"):
                 return False
+            # Bybit says "Deactivated" of a conditional order cancelled before its trigger
+            order.extra["cancelType"] = "CancelByUser"
+            order.extra["untriggered"] = order.status == "untriggered"
             order.status, order.updated_ms = "canceled", self.tick()
             self.emit("order", order)
             return True

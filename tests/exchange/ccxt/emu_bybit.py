@@ -63,7 +63,17 @@ GARBLED_POSITIONS = [
 DEFAULT_LEVERAGE = Decimal("10")
 """A symbol's leverage on the venue until the account sets it (Bybit's default is often 10)."""
 
-STATUS = {"open": "New", "untriggered": "Untriggered", "filled": "Filled", "canceled": "Cancelled"}
+STATUS = {"open": "New", "untriggered": "Untriggered", "filled": "Filled", "canceled": "Cancelled",
+          "expired": "Deactivated"}
+"""Bybit v5 orderStatus (enum): "Deactivated" is a conditional order "cancelled before [it is]
+triggered" (UTA), by the account or by the system (`Book.expire`); a triggered one cancelled
+(nothing left to reduce) is "Cancelled". Why: `cancelType` (the book's `extra`)."""
+
+
+def order_status(o: EmuOrder) -> str:
+    if o.status == "canceled" and o.extra.get("untriggered"):
+        return "Deactivated"
+    return STATUS[o.status]
 
 
 def ok(result: Any, now_ms: int) -> tuple[int, Any]:
@@ -101,7 +111,8 @@ def order_json(o: EmuOrder, fee: Decimal, fee_detail: bool = True) -> dict[str, 
         "orderId": o.oid, "orderLinkId": o.cid, "blockTradeId": "", "symbol": o.symbol,
         "price": s(o.price) or "0", "qty": s(o.qty), "side": o.side.capitalize(),
         "isLeverage": "", "positionIdx": int(o.extra.get("positionIdx", 0)),
-        "orderStatus": STATUS[o.status], "cancelType": "UNKNOWN", "rejectReason": "EC_NoError",
+        "orderStatus": order_status(o),
+        "cancelType": o.extra.get("cancelType", "UNKNOWN"), "rejectReason": "EC_NoError",
         "avgPrice": s(o.avg) or "0", "leavesQty": s(o.qty - o.filled),
         "leavesValue": "0", "cumExecQty": s(o.filled),
         "cumExecValue": s(o.filled * (o.avg or 0)), "cumExecFee": s(fee),

@@ -14,8 +14,10 @@ from tests.exchange.ccxt.emu_book import Book, EmuOrder, EmuTrade
 from tests.exchange.ccxt.ws_emu_server import Conn, WsEmulator
 
 USER = "user"
-X_OF = {"open": "NEW", "untriggered": "NEW", "filled": "TRADE", "canceled": "CANCELED"}
-X_STATUS = {"open": "NEW", "untriggered": "NEW", "filled": "FILLED", "canceled": "CANCELED"}
+X_OF = {"open": "NEW", "untriggered": "NEW", "filled": "TRADE", "canceled": "CANCELED",
+        "expired": "EXPIRED"}
+X_STATUS = {"open": "NEW", "untriggered": "NEW", "filled": "FILLED", "canceled": "CANCELED",
+            "expired": "EXPIRED"}
 
 
 def _ms() -> int:
