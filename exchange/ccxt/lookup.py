@@ -98,7 +98,11 @@ def _with_actual_fill(ex: ccxt.Exchange, symbol: str, order: Order) -> Order:
     an unreadable answer, retried and then raised as such: caught as OrderNotFound, the lookup
     went on to the regular book by the stop's client id and answered "no such order" for a
     stop that had fired (the stop watch then reconciled it as gone). TRIGGERED with no
-    `actualOrderId` yet is working too: read as 'closed' with nothing filled it was a cancel."""
+    `actualOrderId` yet is working too: read as 'closed' with nothing filled it was a cancel.
+    FINISHED with the placed order ended unfilled (Binance expires a triggered reduce-only
+    order with nothing left to reduce) is that order's status, e.g. 'expired': read as
+    'closed' with nothing filled, the stop watch logged "stop ... filled on the exchange" at
+    INFO for a stop that ended unfilled (tests/actors/test_stop_ended_by_venue.py)."""
     info = order.get("info") or {}
     actual = info.get("actualOrderId")
     if order.get("status") != "closed" or order.get("filled"):
@@ -111,7 +115,9 @@ def _with_actual_fill(ex: ccxt.Exchange, symbol: str, order: Order) -> Order:
     except ccxt.OrderNotFound:  # the stop exists and triggered: never "no such order"
         raise ccxt.BadResponse(f"stop {order.get('id')} on {symbol} triggered order {actual}, "
                                "which the venue does not list (yet)") from None
-    status = "open" if child.get("status") == "open" else order.get("status")
+    status = child.get("status")
+    if status not in ("open", "canceled", "expired", "rejected") or child.get("filled"):
+        status = order.get("status")  # FINISHED: the engine's order filled (some of it)
     return {**order, "status": status, "filled": child.get("filled"),
             "average": child.get("average"), "cost": child.get("cost"),
             "lastTradeTimestamp": child.get("lastTradeTimestamp")}

@@ -14,15 +14,23 @@ from typing import Any
 import pykka
 from loguru import logger
 
+from actors.market_feed import MarketFeed
 from actors.messages import ExternalSignal, Ping, Reconcile
+from actors.stream_feed import StreamFeed
 from actors.symbol_actor import ActorDeps, SymbolActor
+from exchange.ccxt.factory import pro_exchange_factory
 from exchange.ccxt.gateway import CcxtGateway
+from exchange.ccxt.secrets import Credentials
+from exchange.ccxt.streams import VenueStreams
+from runtime.exchanges import fills_poller
 from runtime.wiring import market_rules
 from storage.repository import Repository
 from tests.exchange.ccxt import emu_binance, emu_bybit
-from tests.exchange.ccxt.ccxt_fixtures import PRICES, FakeTime, make_gateway
+from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, PRICES, FakeTime, make_gateway
 from tests.exchange.ccxt.emu_book import Book
 from tests.exchange.ccxt.emu_server import EmulatorServer
+from tests.exchange.ccxt.ws_emu_binance import start_binance_ws
+from tests.exchange.ccxt.ws_emu_bybit import start_bybit_ws
 from tests.support.waiting import wait_until
 from tests.trading.conftest import make_rules
 from tests.trading.test_grid_core import rules as grid_rules
@@ -134,3 +142,31 @@ def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
         repo.close()
         gateway.close()
         emu.stop()
+
+
+@contextmanager
+def streamed(bot: Live, exchange_id: str = "bybit", *, gap_fills: bool = False) -> Iterator[Any]:
+    """The venue's WebSocket emulator over `bot`'s book, the real ccxt.pro streams and the
+    real stream feed (with its REST feed) delivering to `bot`'s actor; yields the feed once
+    the streams are up and the venue takes the order topic. `gap_fills`: the REST feed reads
+    the streams' gaps (forced fills poll)."""
+    ws = (start_bybit_ws(bot.book, API_KEY, API_SECRET) if exchange_id == "bybit"
+          else start_binance_ws(bot.book, bot.emu.venue))
+    gaps = {"gap_fills": fills_poller(bot.gateway, [BTC], forced=True)} if gap_fills else {}
+    rest = MarketFeed(exchange=bot.gateway, symbols=[BTC], deliver=bot.deliver,
+                      interval_s=0.2, own_prefix="main-", logger=logger,
+                      fetch_fills=fills_poller(bot.gateway, [BTC]), quiet_wake_s=None, **gaps)
+    feed = StreamFeed(rest=rest, stale_s=2.0, logger=logger, views=bot.views)
+    build = pro_exchange_factory(exchange_id, Credentials(API_KEY, API_SECRET, source="test"),
+                                 api_url=bot.emu.base_url, ws_url=ws.url, timeout_ms=3000)
+    feed.attach(VenueStreams(build=build, symbols=[BTC], sink=feed, logger=logger,
+                             retry_s=0.2))
+    feed.start()
+    try:
+        wait_until(lambda: feed.mode == "stream", timeout=15, message="streams up")
+        topic = "order" if exchange_id == "bybit" else "user"
+        wait_until(lambda: ws.subscribed(topic), message=f"the venue taking {topic!r}")
+        yield feed
+    finally:
+        feed.stop()
+        ws.stop()
