@@ -14,17 +14,7 @@ path can bring the stop back."""
 
 from __future__ import annotations
 
-from loguru import logger
-
-from actors.market_feed import MarketFeed
-from actors.stream_feed import StreamFeed
-from exchange.ccxt.factory import pro_exchange_factory
-from exchange.ccxt.secrets import Credentials
-from exchange.ccxt.streams import VenueStreams
-from runtime.exchanges import fills_poller
-from tests.actors.live_emulator import BTC, live_long
-from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET
-from tests.exchange.ccxt.ws_emu_bybit import start_bybit_ws
+from tests.actors.live_emulator import live_long, streamed
 from tests.support.waiting import wait_until
 
 REALTIME = "/v5/order/realtime"
@@ -35,35 +25,19 @@ pace (60 s), the only other path that would have found it."""
 
 
 def test_a_stop_canceled_on_the_stream_while_rest_still_lists_it_is_replaced(tmp_path):
-    with live_long(tmp_path) as bot:
-        ws = start_bybit_ws(bot.book, API_KEY, API_SECRET)
-        rest = MarketFeed(exchange=bot.gateway, symbols=[BTC], deliver=bot.deliver,
-                          interval_s=0.2, own_prefix="main-", logger=logger,
-                          fetch_fills=fills_poller(bot.gateway, [BTC]), quiet_wake_s=None)
-        feed = StreamFeed(rest=rest, stale_s=2.0, logger=logger, views=bot.views)
-        build = pro_exchange_factory("bybit", Credentials(API_KEY, API_SECRET, source="test"),
-                                     api_url=bot.emu.base_url, ws_url=ws.url, timeout_ms=3000)
-        feed.attach(VenueStreams(build=build, symbols=[BTC], sink=feed, logger=logger,
-                                 retry_s=0.2))
-        feed.start()
-        try:
-            wait_until(lambda: feed.mode == "stream", timeout=15, message="streams up")
-            wait_until(lambda: ws.subscribed("order"), message="the venue taking 'order'")
-            (old,) = bot.stops()
-            # what the REST read answers a moment after the cancel: the stop still resting
-            _, lagging = bot.emu.venue.h_v5_order_realtime(
-                {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": old.cid})
-            looked = len(bot.emu.hits(REALTIME))
-            bot.emu.fail_next(REALTIME, 1, body=lagging)
-            bot.book.cancel(old)  # by hand on the venue's website: the stream says so
-            wait_until(lambda: len(bot.emu.hits(REALTIME)) > looked,
-                       message="the actor's lookup of the streamed cancel")
-            wait_until(lambda: [o.oid for o in bot.stops()] not in ([], [old.oid]),
-                       timeout=DEADLINE_S, message="the stop replaced from the stream's report")
-            (new,) = bot.stops()
-            assert new.trigger == old.trigger and new.qty == old.qty
-            bot.sync()
-            assert bot.view().protected and bot.position() > 0
-        finally:
-            feed.stop()
-            ws.stop()
+    with live_long(tmp_path) as bot, streamed(bot, "bybit"):
+        (old,) = bot.stops()
+        # what the REST read answers a moment after the cancel: the stop still resting
+        _, lagging = bot.emu.venue.h_v5_order_realtime(
+            {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": old.cid})
+        looked = len(bot.emu.hits(REALTIME))
+        bot.emu.fail_next(REALTIME, 1, body=lagging)
+        bot.book.cancel(old)  # by hand on the venue's website: the stream says so
+        wait_until(lambda: len(bot.emu.hits(REALTIME)) > looked,
+                   message="the actor's lookup of the streamed cancel")
+        wait_until(lambda: [o.oid for o in bot.stops()] not in ([], [old.oid]),
+                   timeout=DEADLINE_S, message="the stop replaced from the stream's report")
+        (new,) = bot.stops()
+        assert new.trigger == old.trigger and new.qty == old.qty
+        bot.sync()
+        assert bot.view().protected and bot.position() > 0
