@@ -86,6 +86,9 @@ def find_order(
     return _find_generic(ex, symbol, order_id, client_order_id)
 
 
+_ENDED_UNFILLED = ("canceled", "expired", "rejected")
+
+
 def _with_actual_fill(ex: ccxt.Exchange, symbol: str, order: Order) -> Order:
     """A triggered Binance algo (stop) order reports no fill itself: the trigger placed a new
     order (`actualOrderId`) that fills. Report the stop as that order is: filled (a fill, never
@@ -116,7 +119,7 @@ def _with_actual_fill(ex: ccxt.Exchange, symbol: str, order: Order) -> Order:
         raise ccxt.BadResponse(f"stop {order.get('id')} on {symbol} triggered order {actual}, "
                                "which the venue does not list (yet)") from None
     status = child.get("status")
-    if status not in ("open", "canceled", "expired", "rejected") or child.get("filled"):
+    if status != "open" and (status not in _ENDED_UNFILLED or child.get("filled")):
         status = order.get("status")  # FINISHED: the engine's order filled (some of it)
     return {**order, "status": status, "filled": child.get("filled"),
             "average": child.get("average"), "cost": child.get("cost"),

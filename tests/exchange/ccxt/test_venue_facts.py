@@ -77,6 +77,26 @@ def test_binance_triggered_algo_stop_is_working_then_a_fill_with_its_fee(binance
     assert isinstance(event, OrderFilled) and event.fee == done.fee.cost
 
 
+def test_binance_triggered_stop_whose_order_filled_part_and_works_on_is_open(binance):
+    """The order a triggered stop placed has filled part of it and still works in the matching
+    engine: the stop is open with that part filled, never ended (an unfilled-ending rule for
+    FINISHED stops, read from the placed order's status, took this one for the stop's own
+    'closed' once anything had filled)."""
+    emu, gw = binance
+    book = emu.venue.book
+    gw.create_order(S, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
+    stop = gw.create_order(S, "market", "sell", D("0.01"), None,
+                           {"clientOrderId": "s-1", "reduceOnly": True,
+                            "stopLossPrice": D("49000")})
+    book.hold_children = True
+    book.set_price("BTCUSDT", D("48900"))  # algoStatus TRIGGERED, its order in the engine
+    with book.lock:
+        child = book.orders[book.find(cid="s-1").extra["actualOrderId"]]
+        child.filled, child.avg = D("0.004"), D("48900")
+    working = gw.fetch_order(stop.id, S, {"clientOrderId": "s-1", "trigger": True})
+    assert (working.status.value, working.filled) == ("open", D("0.004"))
+
+
 @pytest.mark.parametrize("fee_detail", [True, False])
 def test_bybit_fee_with_and_without_cum_fee_detail(tmp_path, fee_detail):
     emu = start_emulator("bybit")
