@@ -157,7 +157,10 @@ class BybitVenue:
         AdlTrade: auto-deleveraging), listed by /v5/execution/list beside the book's trades
         and the book's funding payments (execType Funding, `funding_row`)."""
         self.empty_entry: set[str] = set()
-        """Symbols whose position rows answer `avgPrice: ""` (as Bybit does in some states)."""
+        """Symbols whose position rows answer `avgPrice: ""` (as Bybit does in some states),
+        or `entry_said`."""
+        self.entry_said = ""
+        """The `avgPrice` the `empty_entry` symbols' rows answer (a garbled one: "-50000")."""
         self.unsized: set[str] = set()
         """Symbols whose position rows come without their `size` and `positionValue` (a
         damaged answer; from the value ccxt would derive a size)."""
@@ -331,7 +334,7 @@ class BybitVenue:
                 if not p.get("symbol") and self.book.position(sym, leg)[0] == 0:
                     continue  # an all-symbol read lists held positions only
                 row = self._position_row(sym, idx, *self.book.position(sym, leg))
-                row = {**row, "avgPrice": ""} if sym in self.empty_entry else row
+                row = {**row, "avgPrice": self.entry_said} if sym in self.empty_entry else row
                 row = {**row, "side": ""} if sym in self.sideless else row
                 if sym in self.garbled_idx:
                     row = {**row, "positionIdx": self.garbled_idx[sym]}

@@ -27,9 +27,15 @@ def venue(tmp_path):
     emu.stop()
 
 
-def test_an_empty_entry_price_is_unknown_not_zero_and_the_reconcile_retries(venue):
+@pytest.mark.parametrize("said", ["", "-50000"])
+def test_an_empty_entry_price_is_unknown_not_zero_and_the_reconcile_retries(venue, said):
+    """`said` "-50000": a garbled entry no market trades at, which ccxt 4.5.90 passes on as it
+    is (it makes only "" and "0" None). Found by the conversion audit: with the `entry > 0`
+    check dropped from convert.position no test failed, and the position was adopted at
+    -50000, its long stop below 0: a position without a stop that can trigger."""
     emu, gw = venue
     emu.venue.empty_entry.add("BTCUSDT")
+    emu.venue.entry_said = said
     (pos,) = gw.fetch_positions([S])
     assert (pos.contracts, pos.entry_price) == (D("0.01"), None)
     with pytest.raises(errors.TemporaryError, match="without an entry price"):
