@@ -79,11 +79,13 @@ class _Tickers:
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
         self.price = D("100")
+        self.stamp: int | None = None
+        """The venue's timestamp of the next answers (None: 1000 ms a poll)."""
 
     def fetch_tickers(self, symbols=None):
         self.calls.append(list(symbols))
-        return {s: VenueTicker(symbol=s, last=self.price, timestamp=1_000 * len(self.calls))
-                for s in symbols}
+        at = self.stamp if self.stamp is not None else 1_000 * len(self.calls)
+        return {s: VenueTicker(symbol=s, last=self.price, timestamp=at) for s in symbols}
 
 
 def test_ticker_source_protocol_and_single_call_for_all_symbols():
@@ -95,6 +97,25 @@ def test_ticker_source_protocol_and_single_call_for_all_symbols():
     assert src.path("A", 0, 1_000) == [(1_000, D("100"))]
     assert src.path("A", 1_000, 2_000) == []  # (from, to] excludes from
     assert src.path("A", 0, 999) == []
+
+
+def test_an_answer_older_than_the_price_held_does_not_replace_it():
+    """A poll answered from before the last one (a lagging edge of the venue's API) is an older
+    price, not the latest: taken, the dry run's paper exchange went back to it, filling and
+    triggering at a price the market had left, and a `path` from the newer one on found no
+    price at all (found by the conversion audit: with the timestamp check
+    dropped from poll_once no test failed)."""
+    fetcher = _Tickers()
+    src = LiveTickerSource(fetcher, ["A"], interval_s=60)
+    fetcher.stamp, fetcher.price = 2_000, D("101")
+    src.poll_once()
+    fetcher.stamp, fetcher.price = 1_500, D("99")  # answered from 500 ms before
+    src.poll_once()
+    assert src.last("A") == (2_000, D("101"))
+    assert src.path("A", 1_000, 3_000) == [(2_000, D("101"))]
+    fetcher.stamp, fetcher.price = 2_500, D("102")  # a newer one is taken
+    src.poll_once()
+    assert src.last("A") == (2_500, D("102"))
 
 
 def test_ticker_thread_polls_live_bybit_tickers_without_keys(tmp_path):
