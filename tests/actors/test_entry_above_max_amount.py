@@ -32,10 +32,12 @@ from trading.rules import Rules
 BTC = "BTC/USDT:USDT"
 
 
-def test_an_entry_above_the_market_maximum_is_refused_before_it_is_sent(tmp_path: Path):
+def _loop(tmp_path: Path) -> tuple[PaperExchange, Repository, DecisionLoop, list[tuple]]:
+    """The real decision loop of BTC on the seeded paper exchange (its maximum: 100 BTC) and
+    real SQLite; the list gets the arguments of every create_order that reaches the exchange."""
     clock = ManualClock()
     paper = seeded_paper(tmp_path / "paper.sqlite", [BTC], clock)
-    sent: list[object] = []
+    sent: list[tuple] = []
     fx = FaultyExchange(paper)
     fx.before["create_order"] = lambda n, a, k: sent.append(a)
     repo = Repository(tmp_path / "bot.sqlite", synchronous="normal", clock=clock)
@@ -45,6 +47,28 @@ def test_an_entry_above_the_market_maximum_is_refused_before_it_is_sent(tmp_path
                             risk=make_rules().risk))
     loop = DecisionLoop(BTC, core=as_core(core), exchange=fx, repo=repo,
                         log=logger.bind(symbol=BTC), on_escalate=lambda s, e: None, clock=clock)
+    return paper, repo, loop, sent
+
+
+def test_an_entry_of_exactly_the_market_maximum_is_sent(tmp_path: Path):
+    """The maximum is the largest amount the venue takes (ccxt's `limits.amount.max`), so an
+    entry of exactly it goes (found by the mutation audit: refusing `amount >= max_amount`
+    failed no test)."""
+    paper, repo, loop, sent = _loop(tmp_path)
+    try:
+        loop.start()
+        price = paper.fetch_tickers([BTC])[BTC].last
+        loop.handle(Tick(price=price))
+        loop.handle(ExternalSignal(side=Side.LONG, signal_id="max", size_usdt=price * 100))
+        assert len(sent) == 1, "the entry of the maximum amount was not sent"
+        assert D(str(sent[0][3])) == D(100), sent
+    finally:
+        repo.close()
+        paper.close()
+
+
+def test_an_entry_above_the_market_maximum_is_refused_before_it_is_sent(tmp_path: Path):
+    paper, repo, loop, sent = _loop(tmp_path)
     try:
         loop.start()
         price = paper.fetch_tickers([BTC])[BTC].last
