@@ -10,7 +10,13 @@ from actors.entry_gate import AccountGate
 from storage import queries
 from tests.support.harness import Harness
 from trading.model import Side
-from trading.stop_capacity import CAPS, ConditionalCap, StopCapacity, stop_capacity_for
+from trading.stop_capacity import (
+    CAPS,
+    STOPS_PER_POSITION,
+    ConditionalCap,
+    StopCapacity,
+    stop_capacity_for,
+)
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 TINY = ConditionalCap(per_account=3, per_symbol=10, source="test venue")
@@ -53,3 +59,14 @@ def test_a_venue_that_cannot_hold_a_position_and_its_move_refuses_every_entry(pe
     cap = ConditionalCap(per_account=200, per_symbol=per_symbol, source="v")
     reason = StopCapacity(cap=cap).refuse_held("BTC", 0)
     assert reason is not None and "1 per symbol" in reason
+
+
+def test_a_venue_that_holds_exactly_a_position_and_its_move_admits_the_entry():
+    """Per symbol, a position needs its stop and a move's new stop (STOPS_PER_POSITION): a venue
+    that allows exactly that many admits the entry through the account gate (found by the
+    mutation audit: refusing at `per >= per_symbol` failed no test, and would have refused every
+    entry on such a venue)."""
+    cap = ConditionalCap(per_account=200, per_symbol=STOPS_PER_POSITION, source="v")
+    gate = AccountGate(max_open_positions=None)
+    gate.add_limit(StopCapacity(cap=cap))
+    assert gate.admit(BTC, "signal", reconciled=True) is None
