@@ -10,7 +10,14 @@ from tests.trading.scenario import Scenario
 from trading import evidence
 from trading.commands import CancelOrder, Escalate
 from trading.decide import SymbolCore
-from trading.events import ExchangeOrder, ExternalFill, PriceTicked, Reconciled, SignalRaised
+from trading.events import (
+    ExchangeOrder,
+    ExternalFill,
+    OrderFilled,
+    PriceTicked,
+    Reconciled,
+    SignalRaised,
+)
 from trading.model import Phase, Side
 
 D = Decimal
@@ -100,3 +107,29 @@ def test_a_closing_fill_in_the_trade_history_books_the_close_with_pnl_and_fee(co
     assert booked.realized_pnl == D("3") and booked.fee == D("0.1")
     assert sc.state.phase is Phase.FLAT and sc.state.unconfirmed is None
     assert [c for c in d.commands if isinstance(c, CancelOrder)]  # now the stop goes
+
+
+def test_a_fill_of_our_own_live_stop_is_not_evidence_of_a_close_elsewhere(core):
+    """The exchange lists no position and its trades show our stop's fill, while the stop's
+    own lookup still says open (a lookup that lags the trades): that fill is the stop's to book
+    (`unbooked_fills.unbooked` leaves out fills of orders live here), so the close waits for
+    it; its report books the close once, as the stop-out it is, with its P&L. Found by the
+    mutation audit: counting the live stop's fill as evidence failed no test; the position was
+    then closed as "closed_on_exchange" with a P&L of 0, and the stop's report that followed
+    booked nothing either: the 1 USDT loss and the fee never reached the ledger."""
+    sc = protected_long(core)
+    stop = sc.state.active_stop()
+    assert stop is not None
+    fill = ExternalFill(side="sell", amount=D("1"), price=D("99"), fee=D("0.05"),
+                        client_order_id=stop.client_order_id)
+    sc.send(empty_list(sc, (fill,)))
+    assert sc.state.phase is Phase.OPEN and sc.state.unconfirmed is not None
+    assert "PositionClosed" not in sc.journal_types()
+    booked = len(sc.ledger())
+    sc.send(OrderFilled(client_order_id=stop.client_order_id, exchange_id=stop.exchange_id,
+                        filled=D("1"), average=D("99"), fee=D("0.05")))
+    assert sc.state.position is None
+    (closed,) = [j for j in sc.journal() if j.type == "PositionClosed"]
+    assert closed.data["reason"] == "stop_loss", closed.data
+    (entry,) = sc.ledger()[booked:]
+    assert entry.client_order_id == stop.client_order_id and entry.realized_pnl == D("-1")
