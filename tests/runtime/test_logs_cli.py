@@ -1,6 +1,9 @@
-"""`bot.py logs`: `-n N` prints exactly the last N lines of the stream. Found by the
-shutdown/logs mutation audit: `tail(path, lines + 1)` in runtime/logs_cli.py passed every
-test. Real `bot.py` subprocesses."""
+"""`bot.py logs`: `-n N` prints exactly the last N lines of the stream, and a symbol no account
+of a several-account config trades is the one-line error at once, also with `-f` (which waits
+only for a stream the bot writes). Found by the shutdown/logs mutation audit: `tail(path,
+lines + 1)` in runtime/logs_cli.py and dropping the several-account "not traded by any account"
+refusal both passed every test; the second made `logs NOPE/USDT:USDT -f` wait
+for ever for a file no bot writes. Real `bot.py` subprocesses."""
 
 from __future__ import annotations
 
@@ -31,3 +34,13 @@ def test_logs_n_prints_exactly_the_last_n_lines(tmp_path: Path, n: int) -> None:
                  data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == lines[-n:]
+
+
+@pytest.mark.parametrize("follow", [[], ["-f"]])
+def test_a_symbol_no_account_trades_is_one_line_also_with_follow(tmp_path: Path,
+                                                                  follow: list[str]) -> None:
+    done = _logs("NOPE/USDT:USDT", *follow,
+                 config=str(REPO / "examples" / "multi_account.toml"), data_dir=tmp_path)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.stderr.splitlines() == [
+        "bot.py: error: 'NOPE/USDT:USDT' is not traded by any account in the config"], done.stderr
