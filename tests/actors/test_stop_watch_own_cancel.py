@@ -10,29 +10,33 @@ Real actor, real ccxt gateway, the Bybit emulator."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from loguru import logger
 
-from actors.messages import ExternalSignal
+from actors.messages import ExternalSignal, OrderActivity
 from actors.stop_watch import StopWatch
 from tests.actors.live_emulator import BTC, Live, live_long
 from tests.support.waiting import wait_until
 
 
-class ClosesFirst:
-    """The exchange port, whose first stop lookup waits until the actor has closed its position
-    (and cancelled that stop) itself: the watch's look in flight while the actor acts."""
+class ActsFirst:
+    """The exchange port, whose first stop lookup waits until the actor has acted on its stop
+    itself (by default: closed its position and cancelled that stop): the watch's look in
+    flight while the actor acts. `act` starts the actor's action, `done` says it is done."""
 
-    def __init__(self, bot: Live) -> None:
+    def __init__(self, bot: Live, act: Callable[[], object] | None = None,
+                 done: Callable[[], bool] | None = None) -> None:
         self.bot = bot
         self.looked = 0
+        self.act = act or (lambda: bot.ref.tell(ExternalSignal(side=None, reason="test exit")))
+        self.done = done or (lambda: bot.view().phase == "flat" and not bot.stops())
 
     def fetch_order(self, *args: Any, **kwargs: Any) -> Any:
         if not self.looked:
-            self.bot.ref.tell(ExternalSignal(side=None, reason="test exit"))
-            wait_until(lambda: self.bot.view().phase == "flat" and not self.bot.stops(),
-                       message="the actor closed and cancelled its own stop")
+            self.act()
+            wait_until(self.done, message="the actor acted on its own stop")
         self.looked += 1
         return self.bot.gateway.fetch_order(*args, **kwargs)
 
@@ -43,10 +47,35 @@ class ClosesFirst:
 def test_a_stop_the_actor_cancelled_itself_is_not_reported_lost(tmp_path, lines):
     with live_long(tmp_path) as bot:
         assert bot.stops()
-        exchange = ClosesFirst(bot)
+        exchange = ActsFirst(bot)
         sw = StopWatch(exchange=exchange, views=bot.views, deliver=bot.deliver,
                        interval_s=0.05, logger=logger)
         assert sw.check_once() == 0
         assert exchange.looked == 1 and sw.reported == 0
         assert not [line for line in lines if "on the exchange" in line], lines
         assert bot.view().phase == "flat" and bot.position() == 0 and BTC in bot.views
+
+
+def test_a_stop_its_actor_already_replaced_is_not_reported_lost_again(tmp_path, lines):
+    """The stop was removed on the exchange and its actor, told at once (the order stream),
+    re-placed it while the watch's look at the old stop was in flight. That look answers
+    "canceled", but the actor already holds a new stop: the watch asks whether that very order
+    (its client id), not any stop of the symbol, is still resting in the actor's books. Asked of
+    the symbol, the old stop was reported lost a second time: a WARNING and a second
+    OrderActivity and Timer for a stop already re-placed."""
+    with live_long(tmp_path) as bot:
+        (old,) = bot.stops()
+
+        def lost_and_told() -> None:
+            bot.book.cancel(old)
+            bot.ref.tell(OrderActivity(client_order_ids=(old.cid,)))
+
+        exchange = ActsFirst(bot, act=lost_and_told,
+                             done=lambda: [o.oid for o in bot.stops()] not in ([], [old.oid])
+                             and bot.view().protected)
+        sw = StopWatch(exchange=exchange, views=bot.views, deliver=bot.deliver,
+                       interval_s=0.05, logger=logger)
+        assert sw.check_once() == 0
+        assert exchange.looked == 1 and sw.reported == 0
+        assert not [line for line in lines if "on the exchange" in line], lines
+        assert len(bot.stops()) == 1 and bot.view().protected and bot.position() > 0
