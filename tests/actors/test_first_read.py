@@ -14,6 +14,7 @@ from loguru import logger
 
 from actors.first_read import FirstRead, SnapshotPort
 from exchange.fence import Preempted
+from exchange.records import VenueOrder, VenueOrderStatus, VenuePosition
 from tests.actors.first_read_rig import (
     OPEN_ORDER_PATHS,
     POSITION_PATHS,
@@ -86,19 +87,26 @@ def test_a_failed_account_read_leaves_every_symbol_to_its_own(tmp_path) -> None:
 
 
 class AccountPort:
-    """Answers the account-wide reads with nothing and counts the position reads."""
+    """Answers the account-wide reads with nothing (or, given, the `positions` of each position
+    read in turn, the last one again after them, and the `orders`) and counts the position
+    reads."""
 
-    def __init__(self) -> None:
+    def __init__(self, positions: list[list[VenuePosition]] | None = None,
+                 orders: list[VenueOrder] | None = None) -> None:
         self.position_reads = 0
+        self.positions = positions or []
+        self.orders = orders or []
 
     def fetch_positions(self, symbols: Any = None, params: Any = None) -> list:
         assert symbols is None
+        answers = self.positions
+        answer = answers[min(self.position_reads, len(answers) - 1)] if answers else []
         self.position_reads += 1
-        return []
+        return list(answer)
 
     def fetch_open_orders(self, symbol: Any = None, *args: Any) -> list:
         assert symbol is None
-        return []
+        return list(self.orders)
 
     def fetch_tickers(self, symbols: Any = None) -> dict:
         return {}
@@ -164,3 +172,34 @@ def test_an_open_order_list_read_only_in_part_is_not_served(tmp_path) -> None:  
             (order,) = [o for o in rig.book.orders.values() if o.cid == "by-hand-orphan"]
             assert order.status == "canceled", order.status
             assert first.served == 0
+
+
+def position_row(symbol: str, contracts: str = "1", entry: str | None = "100") -> VenuePosition:
+    return VenuePosition(symbol=symbol, side="long", contracts=Decimal(contracts),
+                         entry_price=None if entry is None else Decimal(entry))
+
+
+NAMELESS = VenueOrder(id=None, client_order_id=None, symbol="A", side="buy", type="limit",
+                      status=VenueOrderStatus.OPEN, amount=Decimal("1"), price=Decimal("90"))
+
+
+@pytest.mark.parametrize(("positions", "orders"), [
+    ([[position_row("A", "1")], [position_row("A", "2")]], []),  # it filled during the read
+    ([[position_row("A"), position_row("A")]], []),  # two rows of one position side
+    ([[position_row("A", entry=None)]], []),  # no entry price
+    ([], [NAMELESS]),  # an open order naming no id
+], ids=["changed-between-reads", "two-rows", "no-entry-price", "order-without-id"])
+def test_a_symbol_whose_part_of_the_read_is_doubtful_reads_on_its_own(
+        positions: list[list[VenuePosition]], orders: list[VenueOrder]) -> None:
+    """Served from a doubtful part, the first reconciliation would decide on it (a position
+    listed before the orders and another after them: a fill in between, the orders read
+    against neither; two rows of one side: which one is the position?). That symbol reads its
+    own position, orders and price; the other symbol is served."""
+    port = AccountPort(positions, orders)
+    first = FirstRead(exchange=port, symbols=["A", "B"], logger=logger, quiet_s=0.0)  # type: ignore[arg-type]
+    first.loaded("A")
+    first.loaded("B")
+    assert first.port("A", port) is port  # type: ignore[arg-type]
+    assert isinstance(first.port("B", port), SnapshotPort)  # type: ignore[arg-type]
+    assert first.served == 1 and first.rounds == 1
+
