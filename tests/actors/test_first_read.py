@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from loguru import logger
 
-from actors.first_read import FirstRead, SnapshotPort
+from actors.first_read import MAX_ROUNDS, FirstRead, SnapshotPort
 from exchange.fence import Preempted
 from exchange.records import VenueOrder, VenueOrderStatus, VenuePosition
 from tests.actors.first_read_rig import (
@@ -24,6 +24,7 @@ from tests.actors.first_read_rig import (
     symbol_of,
     venue,
 )
+from tests.support.clock import ManualClock
 
 N = 8
 HELD = bases(N)[3]
@@ -202,4 +203,27 @@ def test_a_symbol_whose_part_of_the_read_is_doubtful_reads_on_its_own(
     assert first.port("A", port) is port  # type: ignore[arg-type]
     assert isinstance(first.port("B", port), SnapshotPort)  # type: ignore[arg-type]
     assert first.served == 1 and first.rounds == 1
+
+
+def test_a_symbol_loaded_after_the_last_read_of_a_start_is_not_served_by_it() -> None:
+    """A start takes at most MAX_ROUNDS account reads; a symbol loaded after the last one was
+    sent (a restarted incarnation, a slow load) may hold what was done after it (a position its
+    predecessor opened, listed flat there): it reads on its own, never from an answer older
+    than its load."""
+    clock = ManualClock(0.0)
+    port = AccountPort()
+    names = [f"S{i}" for i in range(MAX_ROUNDS + 1)]
+    first = FirstRead(exchange=port, symbols=[*names, "never-loads"], logger=logger,  # type: ignore[arg-type]
+                      quiet_s=0.0, monotonic=clock)
+    for name in names[:-1]:  # each loaded after the read before was sent: one read each
+        clock.advance(1)
+        first.loaded(name)
+        clock.advance(1)
+        assert isinstance(first.port(name, port), SnapshotPort)  # type: ignore[arg-type]
+    assert first.rounds == MAX_ROUNDS
+    clock.advance(1)
+    first.loaded(names[-1])
+    clock.advance(1)
+    assert first.port(names[-1], port) is port  # type: ignore[arg-type]
+    assert first.rounds == MAX_ROUNDS and first.served == MAX_ROUNDS
 
