@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from loguru import logger
 
-from actors.first_read import MAX_ROUNDS, FirstRead, SnapshotPort
+from actors.first_read import MAX_ROUNDS, AccountRead, FirstRead, SnapshotPort
 from exchange.fence import Preempted
 from exchange.records import VenueOrder, VenueOrderStatus, VenuePosition
 from tests.actors.first_read_rig import (
@@ -227,3 +227,14 @@ def test_a_symbol_loaded_after_the_last_read_of_a_start_is_not_served_by_it() ->
     assert first.port(names[-1], port) is port  # type: ignore[arg-type]
     assert first.rounds == MAX_ROUNDS and first.served == MAX_ROUNDS
 
+
+def test_the_snapshot_answers_only_its_own_symbols_reads() -> None:
+    """Served from the read, a symbol's reconciliation gets its own rows, and only for a read
+    of its own symbol: asked of another symbol or of the whole account, it asks the venue (a
+    read of the account answered with one symbol's rows says every other symbol is flat)."""
+    venue_port = AccountPort([[position_row("B", "3")]])
+    read = AccountRead(sent_at=0.0, positions={"A": [position_row("A", "1")]})
+    port = SnapshotPort(venue_port, read, "A")  # type: ignore[arg-type]
+    assert port.fetch_positions(["A"]) == [position_row("A", "1")]
+    assert port.fetch_positions(None) == [position_row("B", "3")]
+    assert venue_port.position_reads == 1
