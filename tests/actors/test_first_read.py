@@ -238,3 +238,38 @@ def test_the_snapshot_answers_only_its_own_symbols_reads() -> None:
     assert port.fetch_positions(["A"]) == [position_row("A", "1")]
     assert port.fetch_positions(None) == [position_row("B", "3")]
     assert venue_port.position_reads == 1
+
+
+class LoadsDuringTheRead(AccountPort):
+    """A symbol's state loads while the account read is in flight (between its first and second
+    position reads): the clock moves and `first.loaded` is called from inside the read."""
+
+    def __init__(self, clock: ManualClock, symbol: str) -> None:
+        super().__init__()
+        self.clock, self.symbol = clock, symbol
+        self.first: FirstRead | None = None
+
+    def fetch_positions(self, symbols: Any = None, params: Any = None) -> list:
+        if self.position_reads == 0 and self.first is not None:
+            self.clock.advance(1)
+            self.first.loaded(self.symbol)
+            self.clock.advance(1)
+        return super().fetch_positions(symbols, params)
+
+
+def test_a_symbol_loaded_while_the_read_is_in_flight_waits_for_the_next_read() -> None:
+    """The read's `sent_at` is taken before its first request: a state loaded after that (its
+    predecessor may have opened a position the read lists flat) is not served by it. Stamped
+    when the read returned, the symbol that loaded during it was served by it."""
+    clock = ManualClock(0.0)
+    port = LoadsDuringTheRead(clock, "B")
+    first = FirstRead(exchange=port, symbols=["A", "B", "never-loads"], logger=logger,  # type: ignore[arg-type]
+                      quiet_s=0.0, monotonic=clock)
+    port.first = first
+    first.loaded("A")
+    clock.advance(1)
+    assert isinstance(first.port("A", port), SnapshotPort)  # type: ignore[arg-type]
+    assert first.rounds == 1
+    clock.advance(1)
+    assert isinstance(first.port("B", port), SnapshotPort)  # type: ignore[arg-type]
+    assert first.rounds == 2 and port.position_reads == 4  # served by a read sent after it loaded
