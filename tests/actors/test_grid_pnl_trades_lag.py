@@ -68,3 +68,18 @@ def test_the_reconciliations_pnl_of_a_fill_waits_for_all_its_trades_too():
     assert grid_snapshot._with_pnl(b.state, cid, found, listed).realized_pnl is None
     both = listed + [trade("t2", cid, str(half), "0.25")]
     assert grid_snapshot._with_pnl(b.state, cid, found, both).realized_pnl == D("0.5")
+
+
+def test_the_exchange_pnl_of_a_fill_sums_its_own_orders_trades_only():
+    """The trade list read for the order's P&L holds every trade of the symbol since the order
+    was created (the other leg's take-profit, a level's fill, a close by hand): only the trades
+    of this order's client id make its P&L. Summed whole, the fill was booked with another
+    order's P&L on top (here 0.5 + 7)."""
+    b, tp = _take_profit()
+    cid = tp.client_order_id
+    filled = OrderFilled(client_order_id=cid, exchange_id="x" + cid, filled=tp.amount,
+                         average=D("100.5"), fee=D("0.01"))
+    others = [trade("t0", "other-order", "1", "7")]
+    mine = [trade("t1", cid, str(tp.amount), "0.5")]
+    event = grid_snapshot.with_exchange_pnl(Trades(others + mine), b.state, filled, logger)
+    assert event.realized_pnl == D("0.5")
