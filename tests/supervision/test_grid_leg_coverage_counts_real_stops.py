@@ -57,3 +57,16 @@ def test_an_unacknowledged_stop_does_not_cover_the_leg():
     assert not covered(replace(STOP, status=OrderStatus.PENDING))
 
 
+
+
+def test_a_hedge_with_one_bare_leg_is_not_protected_as_a_whole():
+    """Both legs open, only the long one's stop rests: the symbol's `protected` (the status's
+    and the page's) is False, its lines say which leg is bare. Found by a mutation audit: the
+    view asking whether any leg is protected instead of all survived every test naming it."""
+    short = Leg(side=Side.SHORT, position_id="p3", contracts=Decimal("2"),
+                entry_price=Decimal("100"), stop_price=Decimal("110"))
+    state = GridState(symbol=BTC, long=LEG, short=short, orders=(STOP,))
+    view = grid_view(state, None, True)
+    assert view.position is not None and view.position["side"] == "hedge"
+    assert [leg["protected"] for leg in view.position["legs"]] == [True, False]
+    assert view.protected is False
