@@ -69,3 +69,25 @@ def test_trades_of_an_unacknowledged_order_are_booked_not_taken_as_never_sent():
     booked = [f for f in b.ledger if f.client_order_id == tp.client_order_id]
     assert [(f.amount, f.realized_pnl) for f in booked] == [(D("0.4"), D("0.2"))]
     assert b.state.long.contracts == D("0.6")
+
+
+def test_an_unlisted_order_whose_trades_make_up_only_part_is_not_taken_as_done(tmp_path):
+    """One lookup misses a take-profit filled in part (the venue's order read lagging): its
+    trades are booked, but the order is not done on them (they make up only part of its
+    amount): it stays live in the books, so the rest of it, still resting, is still ours.
+    Found by a mutation audit: taking any unlisted order with trades as done survived every
+    test naming actors/grid_snapshot.py."""
+    venue = TimedVenue()
+    bot = grid(tmp_path, venue)
+    try:
+        bot.tick("100")
+        tp = bot.loop.state.orders_of(Side.SHORT, GridKind.TP)[0]
+        venue.fill(tp.client_order_id, D("0.4"))
+        resting = venue.orders.pop(tp.client_order_id)  # one lookup misses it
+        bot.send(Reconcile(reason="periodic"))
+        venue.orders[tp.client_order_id] = resting
+        kept = bot.loop.state.order(tp.client_order_id)
+        assert kept is not None and kept.status is OrderStatus.OPEN
+        assert bot.ledger()[tp.client_order_id][0] == D("0.4")  # its part booked meanwhile
+    finally:
+        bot.repo.close()
