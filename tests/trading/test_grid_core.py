@@ -351,6 +351,10 @@ def test_a_leg_only_its_take_profit_reduced_is_still_a_take_profit():
     d = b.fill(rest, "100.5")
     [closed] = [j for j in d.journal if j.type == "LegClosed"]
     assert closed.reason == "take_profit"
+    # the net a person reads in the journal is after fees (a fee added instead of taken off was
+    # caught only by the speed-exactness hash, which names no figure)
+    assert closed.fees > 0 and closed.realized_pnl > 0
+    assert closed.net_pnl == closed.realized_pnl - closed.fees
 
 
 def test_no_level_while_the_price_is_through_the_stop_or_past_the_level():
