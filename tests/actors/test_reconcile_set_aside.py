@@ -285,3 +285,37 @@ def test_an_entry_backing_off_after_a_rate_limit_answer_gives_way_to_an_order_re
         bot.sync()
         assert len(bot.emu.hits(create)) == creates + 1  # never sent again
         assert bot.position() == 0 and not bot.stops()
+
+
+def test_a_plain_reconcile_queued_behind_does_not_set_aside_the_one_waiting_for_budget(tmp_path):
+    """Only an urgent `Reconcile` (the stop watch's lost stop) sets a waiting reconciliation
+    aside (actors/symbol_actor.py `_urgent`: has_waiting's `where`). Found by the mutation
+    audit: with any queued Reconcile counting (the periodic one, the position stream's), no test
+    failed; with it, under a starved budget each reconciliation is thrown away the moment the
+    next trigger queues (unbounded, as an order report), its reads spent again, and none may
+    ever finish (entries wait until one does). The log says so; the stop is untouched."""
+    said: list[str] = []
+    sink = logger.add(lambda m: said.append(m.record["message"]), level="INFO")
+    try:
+        with live_long(tmp_path, "binanceusdm", wall_time=True) as bot:
+            (stop,) = bot.stops()
+            with no_weight_left(bot) as ip:
+                waited = ip.waited_s
+                bot.ref.tell(Reconcile(reason="test"))
+                wait_until(lambda: ip.waited_s > waited, message="the reconciliation waits")
+                bot.ref.tell(Reconcile(reason="periodic"))
+                # each budget step is preceded by the set-aside check: two steps ended after
+                # the tell, so one began (and was checked) after the periodic one queued
+                seen = [ip.waited_s]
+
+                def two_more_steps() -> bool:
+                    if ip.waited_s != seen[-1]:
+                        seen.append(ip.waited_s)
+                    return len(seen) >= 3
+
+                wait_until(two_more_steps, timeout=20, message="the budget steps on")
+            bot.sync()
+            assert not [m for m in said if "set aside" in m], said
+            assert bot.view().reconciled and [s.cid for s in bot.stops()] == [stop.cid]
+    finally:
+        logger.remove(sink)
