@@ -232,3 +232,24 @@ def test_a_buy_and_a_larger_sell_by_hand_between_two_looks_are_both_booked(
     assert pos.realized_pnl == D(3)
     assert pos.fees == sum((t.fee_cost for t in bot.venue.trades), ZERO)
     assert bot.resized() == 0
+
+
+
+def test_an_unapplied_fill_listed_before_the_applied_one_books_only_its_own_fee(
+        tmp_path: Path) -> None:
+    """Two executions of the entry in the same millisecond, the venue listing the later first
+    (Bybit lists executions newest first; a stable sort by time keeps that order): the part
+    already applied (0.4, from the create answer) is taken off the first listed trade, and the
+    rest of that trade is booked with its share of the trade's fee (actors/exchange_snapshot.py
+    `_external_fills`). Found by the mutation audit: booking the whole trade's fee with the rest
+    survived every test naming the module; with it the applied part's fee was booked twice."""
+    bot = long_one(tmp_path, partial="0.4")  # the create answer: 0.4 at 100, still executing
+    entry = entry_of(bot)
+    bot.venue.fill(entry, D("0.6"), D(100))  # the rest; its report never comes
+    bot.venue.trades.reverse()  # the later execution listed first
+    bot.venue.not_found.add(entry)  # its lookup misses once: booked from the trades
+    bot.reconcile(1)
+    pos = bot.loop.state.position
+    assert pos is not None and pos.contracts == D("1.0")
+    assert bot.ledger() == bot.venue_fills(), (bot.ledger(), bot.venue_fills())
+    assert pos.fees == sum((t.fee_cost for t in bot.venue.trades), ZERO)
