@@ -253,3 +253,26 @@ def test_an_unapplied_fill_listed_before_the_applied_one_books_only_its_own_fee(
     assert pos is not None and pos.contracts == D("1.0")
     assert bot.ledger() == bot.venue_fills(), (bot.ledger(), bot.venue_fills())
     assert pos.fees == sum((t.fee_cost for t in bot.venue.trades), ZERO)
+
+
+
+def test_the_part_already_applied_is_taken_off_the_earliest_fills(tmp_path: Path) -> None:
+    """The venue lists the entry's fills newest first (Bybit), each at its own time and price:
+    the 0.4 the create answer applied are the earliest fill's, and the rest is booked at the
+    later fill's price (actors/exchange_snapshot.py `_in_time_order`). Found by the mutation
+    audit: taking the trades newest first survived every test naming the module (their trades
+    carry no time); with it the applied part was taken off the latest fill, and the earliest
+    (already applied) booked again in its place: entry price 100.2 for 100.6, the P&L of the
+    whole position off by 0.4 a point."""
+    bot = long_one(tmp_path, partial="0.4")  # the create answer: 0.4 at 100, still executing
+    entry = entry_of(bot)
+    bot.venue.fill(entry, D("0.6"), D(101))  # the rest; its report never comes
+    start = int(bot.t * 1000)
+    bot.venue.trades = [dataclasses.replace(t, timestamp=start + n)
+                        for n, t in enumerate(bot.venue.trades)][::-1]  # newest first
+    bot.venue.not_found.add(entry)  # its lookup misses once: booked from the trades
+    bot.reconcile(1)
+    pos = bot.loop.state.position
+    assert pos is not None and pos.contracts == D("1.0")
+    assert pos.entry_price == D("100.6"), pos
+    assert bot.ledger() == bot.venue_fills(), (bot.ledger(), bot.venue_fills())
