@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from loguru import logger
 
 from actors.actor_view import Published
@@ -46,10 +47,15 @@ def status_of(tmp_path: Path, state: GridState) -> dict:
         repo.close()
 
 
-def test_a_grid_leg_whose_close_keeps_failing_shows_its_attempts(tmp_path):
-    leg = Leg(side=Side.LONG, position_id="p1", contracts=Decimal("1"),
-              entry_price=Decimal("100"), stop_price=Decimal("95"), close_attempts=3)
-    entry = status_of(tmp_path, GridState(symbol=BTC, long=leg))
+@pytest.mark.parametrize("side", [Side.LONG, Side.SHORT])
+def test_a_grid_leg_whose_close_keeps_failing_shows_its_attempts(tmp_path, side):
+    """Either leg's (found by the mutation audit: showing the long's attempts alone survived;
+    a short whose close kept failing showed 0 until it escalated)."""
+    leg = Leg(side=side, position_id="p1", contracts=Decimal("1"), entry_price=Decimal("100"),
+              stop_price=Decimal("95" if side is Side.LONG else "105"), close_attempts=3)
+    state = (GridState(symbol=BTC, long=leg) if side is Side.LONG
+             else GridState(symbol=BTC, short=leg))
+    entry = status_of(tmp_path, state)
     assert entry["position"] is not None and entry["close_failures"] == 3
 
 
