@@ -316,3 +316,28 @@ def test_close_on_a_hedge_grid_account_is_refused_not_queued(tmp_path, repo):
     finally:
         server.stop()
     assert control.take_pending(repo) == []
+
+
+def test_a_stoploss_guard_reset_for_a_symbol_not_traded_is_refused_not_queued(tmp_path, repo):
+    """The stop-loss guard pauses one symbol, so its reset names one: a symbol the account does
+    not trade (a typo, another account's) is a 400 naming it, never a 202 for a reset that
+    resets nothing while the paused symbol stays paused."""
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1")
+    try:
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        for symbol in ("ETH/USDT:USDT", "btc/usdt:usdt"):
+            code, text = call(server.url + "/api/control", headers=bearer,
+                              body={"command": "reset_protection", "name": "stoploss_guard",
+                                    "symbol": symbol})
+            assert code == 400, text
+            assert json.loads(text)["reason"].startswith(
+                f"symbol: {symbol!r} is not traded by account main"), text
+        code, text = call(server.url + "/api/control", headers=bearer,
+                          body={"command": "reset_protection", "name": "stoploss_guard",
+                                "symbol": "BTC/USDT:USDT"})
+        assert code == 202, text
+    finally:
+        server.stop()
+    [(_, command, symbol, args)] = control.take_pending(repo)
+    assert (command, symbol, args["name"]) == ("reset_protection", "BTC/USDT:USDT",
+                                               "stoploss_guard")
