@@ -341,3 +341,22 @@ def test_a_stoploss_guard_reset_for_a_symbol_not_traded_is_refused_not_queued(tm
     [(_, command, symbol, args)] = control.take_pending(repo)
     assert (command, symbol, args["name"]) == ("reset_protection", "BTC/USDT:USDT",
                                                "stoploss_guard")
+
+
+def test_a_reset_of_a_protection_that_does_not_exist_is_refused_where_the_account_lists_none(
+        tmp_path, repo):
+    """An account handle that does not list its protections (None: not known) still refuses a
+    name that is no protection at all ("daily_loss", a typo): a 400 naming the choices, not a
+    202 that the run loop journals as 'unknown protection' while the trip stays."""
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1")
+    try:
+        code, text = call(server.url + "/api/control",
+                          headers={"Authorization": f"Bearer {TOKEN}"},
+                          body={"command": "reset_protection", "name": "daily_loss"})
+        assert code == 400, text
+        assert json.loads(text)["reason"] == (
+            "name: unknown protection 'daily_loss' (choose from: daily_loss_limit, "
+            "max_drawdown, stoploss_guard)"), text
+    finally:
+        server.stop()
+    assert control.take_pending(repo) == []
