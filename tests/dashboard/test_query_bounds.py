@@ -21,8 +21,14 @@ from tests.protections.ledger_rig import BASE, BTC, ETH, T0, Ledger
 
 
 @pytest.fixture
-def server(tmp_path):
+def ledger(tmp_path):
     ledger = Ledger(tmp_path)
+    yield ledger
+    ledger.close()
+
+
+@pytest.fixture
+def server(tmp_path, ledger):
     ledger.closed("p1", BTC, "take_profit", T0, pnl="3", fee="0.05")
     ledger.closed("p2", ETH, "stop_loss", T0 + 10, pnl="-1", fee="0.05")
     log = tmp_path / "btc.log"
@@ -36,7 +42,6 @@ def server(tmp_path):
     server.start()
     yield server
     server.stop()
-    ledger.close()
 
 
 def get(server: DashboardServer, path: str) -> tuple[int, dict]:
@@ -92,3 +97,22 @@ def test_the_readmes_query_templates_with_empty_values_answer_as_the_bare_paths(
     assert (code, len(body.get("points", []))) == (200, 2), body
     code, body = get(server, f"/api/logs?account=&symbol={BTC}&lines=2")
     assert (code, body.get("lines")) == (200, ["line 148", "line 149"]), body
+
+
+def test_a_page_larger_than_the_cap_answers_the_cap(server, ledger):
+    """README: trades and journal pages hold at most 500 rows, whatever `limit` asks (a page of
+    `limit=100000` read and sent a whole journal, in one request anyone on loopback may send);
+    the next page goes on where the capped one stopped, and the page after the last is empty."""
+    ledger.journal([(BTC, T0 + i) for i in range(620)])
+    for i in range(520):
+        ledger.closed(f"q{i}", BTC, "take_profit", T0 + 100 + i, pnl="1", fee="0")
+    code, body = get(server, "/api/trades?limit=100000")
+    assert (code, len(body["trades"])) == (200, 500), (code, len(body.get("trades", [])))
+    code, body = get(server, f"/api/journal?symbol={BTC}&limit=100000")
+    assert (code, len(body["events"])) == (200, 500), (code, len(body.get("events", [])))
+    code, rest = get(server, f"/api/journal?symbol={BTC}&limit=100000"
+                             f"&before_id={body['next_before_id']}")
+    assert (code, len(rest["events"])) == (200, 120), (code, len(rest.get("events", [])))
+    assert rest["events"][0]["id"] == body["events"][-1]["id"] - 1  # none skipped, none twice
+    code, after = get(server, f"/api/journal?symbol={BTC}&before_id={rest['next_before_id']}")
+    assert (code, after["events"], after["next_before_id"]) == (200, [], None)

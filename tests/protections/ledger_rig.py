@@ -106,6 +106,14 @@ class Ledger:
               "fee, realized_pnl, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
               [(symbol, f"{pid}-c", pid, "sell", "0", "99", fee, "0", at)])])
 
+    def journal(self, rows: list[tuple[str, float]]) -> None:
+        """Journal events (symbol, created_at), in one transaction (a long journal fast)."""
+        self._write(
+            [("INSERT INTO events (symbol, type, data, correlation_id, created_at, recorded_at) "
+              "VALUES (?,?,?,?,?,?)",
+              [(sym, "SignalSkipped", "{}", f"c{i}", at, at)
+               for i, (sym, at) in enumerate(rows)])])
+
     def _write(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
         con = sqlite3.connect(self.path)
         try:
