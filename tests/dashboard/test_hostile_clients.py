@@ -187,7 +187,10 @@ def test_wrong_tokens_slow_their_peer_down(tmp_path, repo, lines):
         code, _ = call(server.url + "/api/control", body={"command": "pause"},
                        headers={"Authorization": f"Bearer {TOKEN}"})
         assert code == 429
-        now[0] += 2.0  # the first back-off (2 s) has run out
+        now[0] += 1.5  # README: the first wait is 2 s
+        code, _ = call(server.url + "/api/login", body={"token": TOKEN})
+        assert code == 429, "the right token before the first wait (2 s) ran out"
+        now[0] += 0.5  # the first back-off (2 s) has run out
         code, _ = call(server.url + "/api/login", body={"token": TOKEN})
         assert code == 200, "the right token after the wait"
     finally:
