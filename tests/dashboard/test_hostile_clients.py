@@ -193,6 +193,10 @@ def test_wrong_tokens_slow_their_peer_down(tmp_path, repo, lines):
         now[0] += 0.5  # the first back-off (2 s) has run out
         code, _ = call(server.url + "/api/login", body={"token": TOKEN})
         assert code == 200, "the right token after the wait"
+        # a right token clears the peer: a later typo is free again, not a longer wait
+        assert call(server.url + "/api/login", body={"token": "typo"})[0] == 401
+        code, _ = call(server.url + "/api/login", body={"token": TOKEN})
+        assert code == 200, "one wrong token after a right one costs no wait"
     finally:
         server.stop()
     assert len([line for line in lines if "failed login" in line]) <= 3
