@@ -10,12 +10,13 @@ import urllib.error
 import urllib.request
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import pytest
 from loguru import logger
 from prometheus_client.parser import text_string_to_metric_families
 
-from dashboard.auth import Auth
+from dashboard.auth import SESSION_TTL_S, Auth
 from dashboard.server import DashboardServer
 from dashboard.source import AccountHandle, DashboardSource
 from dashboard.throttle import LoginThrottle
@@ -48,7 +49,9 @@ def repo(tmp_path):
 
 
 def serve(tmp_path: Path, repo: Repository, *, token: str, host: str,
-          takes_close: bool = True, logins: LoginThrottle | None = None) -> DashboardServer:
+          takes_close: bool = True, logins: LoginThrottle | None = None,
+          clock: Any = None) -> DashboardServer:
+    """``clock``: the sessions' clock (Auth's; default the wall clock)."""
     write_status(tmp_path, json.loads(json.dumps(STATUS)))
     source = DashboardSource(data_dir=tmp_path, running=lambda: True, accounts=[AccountHandle(
         name="main", symbols=("BTC/USDT:USDT",), repo=repo, capital=D(10000),
@@ -57,7 +60,9 @@ def serve(tmp_path: Path, repo: Repository, *, token: str, host: str,
     metrics.observe_commit(0.002)
     metrics.observe_commit(0.2)
     metrics.observe_tick_to_order(0.004)
-    server = DashboardServer(source=source, auth=Auth(token=token, host=host), logger=logger,
+    auth = Auth(token=token, host=host) if clock is None else Auth(token=token, host=host,
+                                                                   clock=clock)
+    server = DashboardServer(source=source, auth=auth, logger=logger,
                              metrics=metrics.render, push_interval_s=0.1, logins=logins)
     server.start()
     return server
@@ -360,3 +365,31 @@ def test_a_reset_of_a_protection_that_does_not_exist_is_refused_where_the_accoun
     finally:
         server.stop()
     assert control.take_pending(repo) == []
+
+
+def test_a_login_session_ends_after_its_time_on_the_server_too(tmp_path, repo):
+    """A session is good for SESSION_TTL_S (12 h): the cookie's max-age ends it in the browser,
+    and the server refuses it after that too, so a session id copied from a browser or a proxy
+    log does not act for ever (the kill switch, a close)."""
+    now = [1000.0]
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1", clock=lambda: now[0])
+    try:
+        req = urllib.request.Request(server.url + "/api/login", method="POST",
+                                     data=json.dumps({"token": TOKEN}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            cookie = resp.headers["Set-Cookie"].split(";", 1)[0]
+        session = {"Cookie": cookie, "Origin": server.url}
+        now[0] += SESSION_TTL_S - 1
+        code, text = call(server.url + "/api/control", body={"command": "pause"},
+                          headers=session)
+        assert code == 202, text
+        now[0] += 2
+        code, text = call(server.url + "/api/control", body={"command": "unpause"},
+                          headers=session)
+        assert code == 401, text
+        code, text = call(server.url + "/api/session", headers=session)
+        assert json.loads(text)["authenticated"] is False, text
+    finally:
+        server.stop()
+    assert [c for _, c, _, _ in control.take_pending(repo)] == ["pause"]
