@@ -146,6 +146,38 @@ def test_dry_run_drops_a_connected_but_silent_ticker_stream_so_it_subscribes_aga
         http.stop()
 
 
+def test_a_dry_run_on_streams_leaves_out_a_price_the_venue_stopped_giving(tmp_path):
+    """The venue gives no price at all (its ticker stream silent, its REST tickers failing):
+    the wired price source (streams on, the default) says the symbol's price is stale once
+    `stream_symbol_silent_s` + `stream_stale_s` + two REST polls have passed, so the paper
+    exchange leaves it out and `risk.max_price_age_s` refuses entries on it (the paper book
+    went on answering the last price as fresh: tests/actors/test_dry_run_stale_venue_price.py
+    proves the rest of that path on a hand-built LiveTickerSource, not on this wiring)."""
+    book = Book(PRICES, now_ms=int(time.time() * 1000))
+    http = EmulatorServer(BybitVenue(book)).start()
+    ws = start_bybit_ws(book, API_KEY, API_SECRET)
+    settings = load_settings(write_config(
+        tmp_path / "c.toml", [BTC], bot={"mode": "dry-run"},
+        exchange={"id": "bybit", "api_url": http.base_url, "ws_url": ws.url,
+                  "poll_interval_s": 0.1, "stream_stale_s": 0.5,
+                  "stream_symbol_silent_s": 1.0}))
+    source = dry_run_prices(settings, make_gateway("bybit", http, tmp_path, credentials=None))
+    assert isinstance(source, StreamedTickerSource)
+    try:
+        source.start()
+        wait_until(lambda: source.last(BTC) is not None and source.stream_healthy(),
+                   message="the stream's price")
+        assert not source.stale(BTC)
+        http.fail_next(TICKERS["bybit"], 100_000, status=503, body="down")
+        ws.silence(True)  # the venue gives no price, stream nor REST
+        wait_until(lambda: source.stale(BTC), timeout=20,
+                   message="the price no venue gave for longer than the stale time said stale")
+    finally:
+        source.stop()
+        ws.stop()
+        http.stop()
+
+
 class _DownStreams:
     """The ticker stream as the source sees it: down (REST carries the prices)."""
 
