@@ -214,3 +214,25 @@ def test_the_account_runs_it_again_and_its_stop_ends_the_wait(tmp_path):
         if not stopped:
             stop_all([account], logger)
         account.close()
+
+
+def test_the_status_counts_every_failed_run_of_an_owed_close(tmp_path):
+    """Mutation audit: the status's count of failed runs stuck at 1 survived every test (each
+    showed one failed run). A person reading `bot.py status` could not tell a close that failed
+    once from one that has kept failing for an hour."""
+    holder: list[Setup] = []
+    seen: list[int] = []
+
+    def pause(wake, seconds):  # the wait before each run again: what the status shows then
+        [entry] = holder[0].closer.owed_status({BTC: REASON}, [BTC], [])
+        seen.append(entry["failed_runs"])
+
+    s = Setup(tmp_path, pause=pause)
+    holder.append(s)
+    try:  # three tries per run: three runs fail, the fourth closes
+        s.paper.faults.fail_next("fetch_positions", 3 * 3, errors.ExchangeUnavailable("HTTP 503"))
+        s.run()
+        assert s.open() == []
+        assert seen == [1, 2, 3]
+    finally:
+        s.close()
