@@ -6,18 +6,28 @@ bot's log, where nothing said the takeover was not journaled) and the thread die
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from loguru import logger
 
 from cluster.lease import Lease
 from cluster.node_ready import journal_when_ready
-from cluster.node_types import Held
+from cluster.node_types import AccountHandle, Held
+from config.loader import load_settings
+from runtime.account import AccountRuntime
+from runtime.node_accounts import NodeAccount
+from runtime.stop_accounts import stop_all
+from supervision.child import ChildState
 from tests.cluster.leases_support import IdleAccount
+from tests.runtime.test_hook_outbox_closed_with_account import CONFIG as HOOK_CONFIG
+from tests.support.waiting import wait_until
 
+ETH = "ETH/USDT:USDT"
 LEASE = Lease(account="a0", owner="node-b", epoch=7, expires_at_ms=0, renewed_at_ms=0,
               previous_owner="node-a")
 
@@ -32,7 +42,7 @@ class Journaled:
     uncaught: list[BaseException | None] = field(default_factory=list)
 
 
-def _journal_when_ready(handle: IdleAccount, announce: Callable[[str, str, dict[str, Any]], bool],
+def _journal_when_ready(handle: AccountHandle, announce: Callable[[str, str, dict[str, Any]], bool],
                         **kwargs: Any) -> Journaled:
     """Run journal_when_ready for LEASE's takeover on a real thread to its end, the account
     held by `handle`, with `announce` and a cluster table that records (`kwargs`: its own)."""
@@ -141,3 +151,40 @@ def test_a_takeover_whose_journal_commit_fails_is_still_alerted() -> None:
     assert run.recorded == []
     assert any(line.startswith("ERROR a0: takeover at epoch 7 not journaled: ConnectionError")
                for line in run.lines), run.lines
+
+
+def test_an_account_with_a_quarantined_symbol_runs_and_its_takeover_is_recorded(
+        tmp_path: Path) -> None:
+    """A quarantined symbol waits for a person while the account's other symbols trade: the
+    account runs (runtime/node_accounts.py `NodeAccount.ready`). Mutation audit: leaving
+    QUARANTINED out of the states that count as ready survived every test naming the module.
+    With it, a takeover of an account with one quarantined symbol never ran as far as the node
+    could tell: no "running at epoch" line, no ready time in the cluster table (`bot.py cluster`
+    shows no takeover cost), and a "not running" warning after 120 s. Real AccountRuntime
+    (paper exchange, actors, SQLite); the symbol is quarantined in its database before the
+    account starts: its stored row cannot be read."""
+    config = tmp_path / "config.toml"
+    config.write_text(HOOK_CONFIG.replace('list = ["BTC/USDT:USDT"]',
+                                          f'list = ["BTC/USDT:USDT", "{ETH}"]'))
+    settings = load_settings(config)
+    account = AccountRuntime(settings, settings.data_dir_path(), logger=logger, tagged=False)
+    try:
+        account.open()
+        assert account.repo is not None
+        account.repo.quarantine(ETH, "a stored row", correlation_id="t")  # the row, then
+        with sqlite3.connect(account.repo.path) as con:  # made unreadable (incident 7)
+            con.execute("UPDATE actor_state SET phase = 'garbage' WHERE symbol = ?", (ETH,))
+        con.close()
+        account.build()
+        account.start()
+        sup = account.sup
+        assert sup is not None
+        wait_until(lambda: sup.children[ETH].state is ChildState.QUARANTINED
+                   and sup.children["BTC/USDT:USDT"].state is ChildState.RUNNING,
+                   timeout=60, message="BTC running, ETH quarantined (unreadable row)")
+        run = _journal_when_ready(NodeAccount(account), lambda *_: True, ready_timeout_s=10)
+        assert run.recorded == [(LEASE, "takeover")]
+        assert "INFO a0: running at epoch 7 (takeover)" in run.lines
+    finally:
+        stop_all([account], logger)
+        account.close()
