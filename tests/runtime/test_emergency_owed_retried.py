@@ -236,3 +236,31 @@ def test_the_status_counts_every_failed_run_of_an_owed_close(tmp_path):
         assert seen == [1, 2, 3]
     finally:
         s.close()
+
+
+def test_a_close_owed_again_after_a_resume_counts_its_failed_runs_afresh(tmp_path):
+    """Mutation audit: the status keeping a resumed symbol's runs (CloseStatus.forget a no-op)
+    survived every test. A later escalation's close was then shown with the earlier episode's
+    failed runs and last error, before it had failed once."""
+    holder: list[Setup] = []
+    seen: list[int] = []
+
+    def pause(wake, seconds):
+        s = holder[0]
+        [entry] = s.closer.owed_status({BTC: REASON}, [BTC], [])
+        seen.append(entry["failed_runs"])
+        if len(seen) == 1:
+            forgive(s.repo, BTC)  # a person resumes the symbol while it waits: not run again
+
+    s = Setup(tmp_path, pause=pause)
+    holder.append(s)
+    try:
+        s.paper.faults.fail_next("fetch_positions", 3, errors.ExchangeUnavailable("HTTP 503"))
+        s.run()  # fails once, then the person's resume drops it
+        assert len(s.open()) == 1
+        s.paper.faults.fail_next("fetch_positions", 3, errors.ExchangeUnavailable("HTTP 503"))
+        s.run()  # escalated again later: fails once, runs again and closes
+        assert s.open() == []
+        assert seen == [1, 1]
+    finally:
+        s.close()
