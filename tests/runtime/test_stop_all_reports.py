@@ -8,6 +8,8 @@ SQLite; the exchange's position read hangs on the emergency close's thread only.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from loguru import logger
 from config.loader import load_settings
 from runtime.account import AccountRuntime
 from runtime.exchanges import build_paper
+from runtime.node_accounts import NodeAccount
 from runtime.stop_accounts import stop_all
 from tests.support.configs import QUIET_PAPER, account
 from tests.support.faulty_exchange import FaultyExchange
@@ -25,7 +28,10 @@ BTC = "BTC/USDT:USDT"
 CONFIG = QUIET_PAPER + account("a", BTC)
 
 
-def test_an_account_still_stopping_after_the_wait_is_reported(tmp_path: Path) -> None:
+@contextmanager
+def _a_close_stuck_on_the_venue(tmp_path: Path) -> Iterator[AccountRuntime]:
+    """A started account whose emergency close of BTC hangs in the venue's position read (on
+    the close's thread only) until the context ends."""
     config = tmp_path / "config.toml"
     config.write_text(CONFIG.format(data=tmp_path / "data"))
     settings = load_settings(config)
@@ -34,7 +40,7 @@ def test_an_account_still_stopping_after_the_wait_is_reported(tmp_path: Path) ->
     def hang_in_close(name: str, args: tuple, kwargs: dict) -> None:
         if threading.current_thread().name.startswith("emergency-"):
             in_close.set()
-            release.wait(60)
+            release.wait(90)
 
     def build(s: Any, data_dir: Path) -> FaultyExchange:
         fx = FaultyExchange(build_paper(s, data_dir))
@@ -43,8 +49,6 @@ def test_an_account_still_stopping_after_the_wait_is_reported(tmp_path: Path) ->
 
     account = AccountRuntime(settings.account_settings()[0], settings.data_dir_path(),
                              logger=logger, tagged=True, build_exchange_=build)
-    errors: list[str] = []
-    sink = logger.add(lambda m: errors.append(m.record["message"]), level="ERROR")
     try:
         account.open()
         account.build()
@@ -52,14 +56,33 @@ def test_an_account_still_stopping_after_the_wait_is_reported(tmp_path: Path) ->
         assert account.closer is not None
         account.closer.close(BTC, "close failed 3 times")
         wait_until(in_close.is_set, timeout=30, message="the emergency close waits on the venue")
-        stop_all([account], logger, timeout_s=1.0)
-        assert any("did not stop" in e and "a" in e.split() for e in errors), errors
+        yield account
     finally:
         release.set()
         assert account.closer is not None
         account.closer.wait()
-        logger.remove(sink)
         account.close()
+
+
+def test_an_account_still_stopping_after_the_wait_is_reported(tmp_path: Path) -> None:
+    errors: list[str] = []
+    sink = logger.add(lambda m: errors.append(m.record["message"]), level="ERROR")
+    try:
+        with _a_close_stuck_on_the_venue(tmp_path) as account:
+            stop_all([account], logger, timeout_s=1.0)
+            assert any("did not stop" in e and "a" in e.split() for e in errors), errors
+    finally:
+        logger.remove(sink)
+
+
+def test_a_cluster_node_is_told_what_did_not_stop(tmp_path: Path) -> None:
+    """A cluster node's stop of an account (runtime/node_accounts.py NodeAccount.stop) hands on
+    what did not stop: cluster/node.py then leaves the lease to expire instead of releasing it,
+    so no other node takes the account while the stuck close may still send an order. Left
+    open by the runtime/cluster audit (N06): NodeAccount.stop returning [] failed no test (the
+    node's own tests use stand-in handles). The account's stop waits out its closes' 30 s."""
+    with _a_close_stuck_on_the_venue(tmp_path) as account:
+        assert NodeAccount(account).stop() == [BTC]
 
 
 class _Stopping:
