@@ -34,6 +34,18 @@ def _venue_fee(emu, cid: str) -> Decimal:
     return book.fees_of(child)
 
 
+def _triggered_stop(gw, book):  # noqa: ANN001, ANN202
+    """A long of 0.01 (e-1) and its reduce-only stop at 49000 (s-1), then the price through it
+    (48900): algoStatus TRIGGERED, the order it placed held in the matching engine."""
+    gw.create_order(S, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
+    stop = gw.create_order(S, "market", "sell", D("0.01"), None,
+                           {"clientOrderId": "s-1", "reduceOnly": True,
+                            "stopLossPrice": D("49000")})
+    book.hold_children = True
+    book.set_price("BTCUSDT", D("48900"))
+    return stop
+
+
 def test_binance_market_order_books_the_fee_from_its_trades(binance):
     emu, gw = binance
     placed = gw.create_order(S, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
@@ -59,12 +71,7 @@ def test_binance_trades_are_read_only_for_orders_that_filled(binance):
 def test_binance_triggered_algo_stop_is_working_then_a_fill_with_its_fee(binance):
     emu, gw = binance
     book = emu.venue.book
-    gw.create_order(S, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
-    stop = gw.create_order(S, "market", "sell", D("0.01"), None,
-                           {"clientOrderId": "s-1", "reduceOnly": True,
-                            "stopLossPrice": D("49000")})
-    book.hold_children = True
-    book.set_price("BTCUSDT", D("48900"))  # algoStatus TRIGGERED, its order in the engine
+    stop = _triggered_stop(gw, book)
     working = gw.fetch_order(stop.id, S, {"clientOrderId": "s-1", "trigger": True})
     assert working.status.value == "open" and working.filled == 0
     assert events_for("s-1", working, pending=False) == [
@@ -84,12 +91,7 @@ def test_binance_triggered_stop_whose_order_filled_part_and_works_on_is_open(bin
     'closed' once anything had filled)."""
     emu, gw = binance
     book = emu.venue.book
-    gw.create_order(S, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
-    stop = gw.create_order(S, "market", "sell", D("0.01"), None,
-                           {"clientOrderId": "s-1", "reduceOnly": True,
-                            "stopLossPrice": D("49000")})
-    book.hold_children = True
-    book.set_price("BTCUSDT", D("48900"))  # algoStatus TRIGGERED, its order in the engine
+    stop = _triggered_stop(gw, book)
     with book.lock:
         child = book.orders[book.find(cid="s-1").extra["actualOrderId"]]
         child.filled, child.avg = D("0.004"), D("48900")
@@ -118,11 +120,7 @@ def test_binance_triggered_stop_whose_order_is_not_listed_yet_is_no_missing_orde
     not answer "no such order" (the stop fired; it exists), it reports an unreadable answer."""
     emu, gw = binance
     book = emu.venue.book
-    gw.create_order(S, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
-    gw.create_order(S, "market", "sell", D("0.01"), None,
-                    {"clientOrderId": "s-1", "reduceOnly": True, "stopLossPrice": D("49000")})
-    book.hold_children = True
-    book.set_price("BTCUSDT", D("48900"))  # algoStatus TRIGGERED
+    _triggered_stop(gw, book)
     with book.lock:  # its order not listed by GET /fapi/v1/order (yet)
         book.orders.pop(book.find(cid="s-1").extra["actualOrderId"])
     with pytest.raises(errors.ExchangeError) as raised:
@@ -136,12 +134,7 @@ def test_binance_triggered_stop_without_its_placed_order_id_yet_is_working(binan
     TRIGGERED to 'closed'; read as closed with nothing filled it was reported canceled)."""
     emu, gw = binance
     book = emu.venue.book
-    gw.create_order(S, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
-    stop = gw.create_order(S, "market", "sell", D("0.01"), None,
-                           {"clientOrderId": "s-1", "reduceOnly": True,
-                            "stopLossPrice": D("49000")})
-    book.hold_children = True
-    book.set_price("BTCUSDT", D("48900"))  # algoStatus TRIGGERED
+    stop = _triggered_stop(gw, book)
     with book.lock:  # the venue does not name the order it placed yet
         book.find(cid="s-1").extra.pop("actualOrderId")
     working = gw.fetch_order(stop.id, S, {"clientOrderId": "s-1", "trigger": True})
