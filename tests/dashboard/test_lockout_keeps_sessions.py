@@ -5,13 +5,10 @@ server on 127.0.0.1, urllib client)."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import pytest
 
 from storage.repository import Repository
-from tests.dashboard.test_server import TOKEN, call, serve
+from tests.dashboard.test_server import TOKEN, call, serve, session_cookie
 
 
 @pytest.fixture
@@ -24,11 +21,7 @@ def repo(tmp_path):
 def test_a_valid_session_is_not_locked_out_by_other_clients_wrong_tokens(tmp_path, repo):
     server = serve(tmp_path, repo, token=TOKEN, host="192.0.2.10")  # reads need a login too
     try:
-        req = urllib.request.Request(server.url + "/api/login", method="POST",
-                                     data=json.dumps({"token": TOKEN}).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            cookie = resp.headers["Set-Cookie"].split(";", 1)[0]
+        cookie = session_cookie(server.url)
         assert cookie.startswith(server.auth.cookie + "=")
         codes = [call(server.url + "/api/login", body={"token": f"guess-{i}"})[0]
                  for i in range(6)]  # someone else, from the same (proxy) address

@@ -78,6 +78,15 @@ def call(url: str, *, body: dict | None = None, headers: dict | None = None) -> 
         return exc.code, exc.read().decode()
 
 
+def session_cookie(url: str) -> str:
+    """Log in with TOKEN: the session cookie (name=value) the server set."""
+    req = urllib.request.Request(url + "/api/login", method="POST",
+                                 data=json.dumps({"token": TOKEN}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return str(resp.headers["Set-Cookie"].split(";", 1)[0])
+
+
 def test_bound_off_loopback_every_data_view_needs_the_token(tmp_path, repo):
     # bound to 127.0.0.1 here (tests never listen elsewhere); the host it is told it serves
     # decides the policy, exactly as dashboard.host does
@@ -374,11 +383,7 @@ def test_a_login_session_ends_after_its_time_on_the_server_too(tmp_path, repo):
     now = [1000.0]
     server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1", clock=lambda: now[0])
     try:
-        req = urllib.request.Request(server.url + "/api/login", method="POST",
-                                     data=json.dumps({"token": TOKEN}).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            cookie = resp.headers["Set-Cookie"].split(";", 1)[0]
+        cookie = session_cookie(server.url)
         session = {"Cookie": cookie, "Origin": server.url}
         now[0] += SESSION_TTL_S - 1
         code, text = call(server.url + "/api/control", body={"command": "pause"},

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import socket
-import urllib.request
 
 import pytest
 
 from storage.repository import Repository
 from supervision.status import write_status
-from tests.dashboard.test_server import STATUS, TOKEN, call, serve
+from tests.dashboard.test_server import STATUS, TOKEN, call, serve, session_cookie
 
 
 @pytest.fixture
@@ -45,11 +44,7 @@ def events(port: int, cookie: str):  # noqa: ANN201 - a generator of (name, data
 def test_a_live_stream_ends_when_its_session_ends(tmp_path, repo):
     server = serve(tmp_path, repo, token=TOKEN, host="192.0.2.10")  # reads need a login
     try:
-        req = urllib.request.Request(server.url + "/api/login", method="POST",
-                                     data=json.dumps({"token": TOKEN}).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            cookie = resp.headers["Set-Cookie"].split(";", 1)[0]
+        cookie = session_cookie(server.url)
         stream = events(server.address[1], cookie)
         assert next(stream)[0] == "status"
         code, _ = call(server.url + "/api/logout", body={},
