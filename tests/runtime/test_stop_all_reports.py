@@ -17,6 +17,7 @@ from loguru import logger
 
 from config.loader import load_settings
 from runtime.account import AccountRuntime
+from runtime.emergency import OWED
 from runtime.exchanges import build_paper
 from runtime.node_accounts import NodeAccount
 from runtime.stop_accounts import stop_all
@@ -26,12 +27,16 @@ from tests.support.waiting import wait_until
 
 BTC = "BTC/USDT:USDT"
 CONFIG = QUIET_PAPER + account("a", BTC)
+REASON = "close failed 3 times"
 
 
 @contextmanager
-def _a_close_stuck_on_the_venue(tmp_path: Path) -> Iterator[AccountRuntime]:
+def a_close_stuck_on_the_venue(tmp_path: Path, *, owed: bool = False,
+                               stop: bool = False) -> Iterator[AccountRuntime]:
     """A started account whose emergency close of BTC hangs in the venue's position read (on
-    the close's thread only) until the context ends."""
+    the close's thread only) until the context ends; `owed`: the close is first recorded as
+    owed, as the core commits it with its escalation; `stop`: the account is stopped once the
+    close is let go, before it is closed."""
     config = tmp_path / "config.toml"
     config.write_text(CONFIG.format(data=tmp_path / "data"))
     settings = load_settings(config)
@@ -53,14 +58,18 @@ def _a_close_stuck_on_the_venue(tmp_path: Path) -> Iterator[AccountRuntime]:
         account.open()
         account.build()
         account.start()
-        assert account.closer is not None
-        account.closer.close(BTC, "close failed 3 times")
+        assert account.closer is not None and account.repo is not None
+        if owed:
+            account.repo.set_meta(OWED + BTC, REASON)
+        account.closer.close(BTC, REASON)
         wait_until(in_close.is_set, timeout=30, message="the emergency close waits on the venue")
         yield account
     finally:
         release.set()
         assert account.closer is not None
         account.closer.wait()
+        if stop:
+            account.stop()
         account.close()
 
 
@@ -68,7 +77,7 @@ def test_an_account_still_stopping_after_the_wait_is_reported(tmp_path: Path) ->
     errors: list[str] = []
     sink = logger.add(lambda m: errors.append(m.record["message"]), level="ERROR")
     try:
-        with _a_close_stuck_on_the_venue(tmp_path) as account:
+        with a_close_stuck_on_the_venue(tmp_path) as account:
             stop_all([account], logger, timeout_s=1.0)
             assert any("did not stop" in e and "a" in e.split() for e in errors), errors
     finally:
@@ -81,7 +90,7 @@ def test_a_cluster_node_is_told_what_did_not_stop(tmp_path: Path) -> None:
     so no other node takes the account while the stuck close may still send an order. Left
     open by the runtime/cluster audit (N06): NodeAccount.stop returning [] failed no test (the
     node's own tests use stand-in handles). The account's stop waits out its closes' 30 s."""
-    with _a_close_stuck_on_the_venue(tmp_path) as account:
+    with a_close_stuck_on_the_venue(tmp_path) as account:
         assert NodeAccount(account).stop() == [BTC]
 
 
