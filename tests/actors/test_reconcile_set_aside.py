@@ -233,6 +233,47 @@ def test_a_due_stop_retry_sets_aside_a_reconciliation_waiting_for_budget(tmp_pat
         assert view.protected and view.reconciled
 
 
+
+def test_a_grid_legs_due_stop_retry_sets_aside_a_reconciliation_waiting_for_budget(tmp_path):
+    """The hedge grid's sibling of the test above: a leg whose stop the venue removed and whose
+    new stop was refused is due again retry_s later (trading/grid/maintain.py `stop_due`, asked
+    through actors/cores.py `HedgeGridCore.stop_due`). Found by a mutation audit: with the
+    grid's answer fixed at False no test failed, and the leg's retry would have waited behind
+    a reconciliation allowed 30 s a read in the rate budget with the leg unprotected."""
+    from actors.messages import Timer
+
+    with live_long(tmp_path, "bybit", wall_time=True, grid=True) as bot:
+        def resting() -> list[tuple[str, bool, bool]]:  # (leg, stop, reduce-only) each
+            return sorted((bot.book.leg_of(o), o.trigger is not None, o.reduce_only)
+                          for o in bot.book.orders.values()
+                          if o.status in ("open", "untriggered"))
+
+        settled = [(leg, stop, reduce) for leg in ("long", "short")
+                   for stop, reduce in ((False, False), (False, True), (True, True))]
+        wait_until(lambda: resting() == settled, message="each leg's level, take-profit, stop")
+        bot.sync()
+        (stop,) = [o for o in bot.stops() if bot.book.leg_of(o) == "long"]
+        refused = {"retCode": 10001, "retMsg": "params error", "result": {}, "time": 0}
+        bot.emu.fail_next("/v5/order/create", 1, body=refused)
+        assert bot.book.cancel(stop)  # the venue removes the long leg's stop; a report says so
+        bot.ref.tell(OrderActivity(client_order_ids=(stop.cid,)))
+        wait_until(lambda: queries.events(BTC, "OrderFailed"), message="the new stop refused")
+        bot.sync()
+        (failed,) = [e["data"] for e in queries.events(BTC, "OrderFailed")]
+        assert (failed["leg"], failed["kind"]) == ("long", "stop"), failed
+        assert [bot.book.leg_of(o) for o in bot.stops()] == ["short"]
+        with no_weight_left(bot) as ip:
+            waited = ip.waited_s
+            bot.ref.tell(Reconcile(reason="test"))  # waits for budget (30 s allowed)
+            wait_until(lambda: ip.waited_s > waited, message="the reconciliation waits")
+            beat = Beats(bot.ref, Timer)  # the supervisor's heartbeat, queued behind it
+            wait_until(lambda: beat() and len(bot.stops()) == 2, timeout=15,
+                       message="the leg's stop placed while the reconciliation still had 30 s")
+        (new,) = [o for o in bot.stops() if bot.book.leg_of(o) == "long"]
+        assert new.cid != stop.cid and new.qty == stop.qty
+        bot.reconcile(1)  # the reconciliation set aside runs again
+        assert bot.view().reconciled
+
 def test_a_reconciliation_backing_off_after_a_failed_read_gives_way_to_an_order_report(tmp_path):
     """A sibling of the budget wait: a reconciliation whose read failed for a reason worth
     retrying (a 502 from the venue's gateway) sleeps before its next attempt (0.5 s doubling
