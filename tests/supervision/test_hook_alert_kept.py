@@ -20,6 +20,7 @@ import json
 import threading
 import time
 
+import pytest
 from loguru import logger
 
 from supervision.alerts import Alerts
@@ -57,8 +58,10 @@ def test_a_503_outage_longer_than_three_tries_delivers_each_alert_once_in_order(
     assert not _said(lines, KEY)
 
 
-def test_a_401_is_kept_across_a_restart_and_delivered_at_the_next_start(tmp_path, lines):
-    server = ScriptedHttp(lambda path, body: (401, {"error": "invalid key"}))
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_401_is_kept_across_a_restart_and_delivered_at_the_next_start(tmp_path, lines, status):
+    # 403 too (found by the mutation audit: dropping 403 at once passed every test)
+    server = ScriptedHttp(lambda path, body: (status, {"error": "invalid key"}))
     url = f"{server.url}/hook?key={KEY}"
     outbox = HookOutbox(tmp_path / FILE_NAME, "main", logger)
     alerts = Alerts(logger=logger, webhook=url, timeout_s=5, outbox=outbox)
@@ -69,7 +72,7 @@ def test_a_401_is_kept_across_a_restart_and_delivered_at_the_next_start(tmp_path
         outbox.close()
         assert server.count == 1
         said = _said(lines, "failing")
-        assert len(said) == 1 and "401" in said[0] and "key" in said[0], said
+        assert len(said) == 1 and str(status) in said[0] and "key" in said[0], said
         server.answer = lambda path, body: (200, {})  # the user fixed the key
         outbox = HookOutbox(tmp_path / FILE_NAME, "main", logger)
         again = Alerts(logger=logger, webhook=url, timeout_s=5, outbox=outbox)
