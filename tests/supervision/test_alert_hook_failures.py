@@ -33,7 +33,9 @@ def _hook_lines(lines: list[str], start: str) -> list[str]:
 
 
 def test_a_command_exiting_non_zero_is_one_line_with_its_exit_code_and_stderr(lines):
-    script = 'echo "cannot reach pager: token $0 refused" >&2; echo second line >&2; exit 3'
+    # the whole argument ($0) and its value alone (${0#--token=}): each is scrubbed
+    script = ('echo "cannot reach pager: token ${0#--token=} refused ($0)" >&2; '
+              'echo second line >&2; exit 3')
     alerts = Alerts(logger=logger, command=f"sh -c '{script}' --token={SECRET}")
     alerts.alert(BTC, "escalation", "quarantined")
     wait_until(lambda: _hook_lines(lines, "alert command"), timeout=10, message="the failure")
@@ -44,7 +46,8 @@ def test_a_command_exiting_non_zero_is_one_line_with_its_exit_code_and_stderr(li
     assert "alert command sh failing: exited with 3: cannot reach pager" in line
     assert "(escalation alert for BTC/USDT:USDT)" in line
     assert "cannot reach pager: token" in line and "second line" not in line
-    assert SECRET not in line  # stderr quoting an argument is scrubbed
+    assert SECRET not in line  # stderr quoting an argument, or its value, is scrubbed
+    assert "token *** refused (***)" in line
     assert "\n" not in line.rstrip("\n")
 
 
