@@ -248,3 +248,29 @@ def test_a_redirect_is_kept_like_a_401_and_delivered_once_the_url_is_fixed(tmp_p
     said = _said(lines, "failing")
     assert len(said) == 1 and "301" in said[0] and "redirect" in said[0], said
     assert not _said(lines, "dropped") and not _said(lines, KEY)
+
+
+def test_a_full_outbox_keeps_older_escalations_and_the_alert_in_flight(lines):
+    # found by the mutation audit: shedding by age alone (escalations before the noise) or
+    # shedding the alert being tried passed the test above, whose low kinds were the oldest
+    server = ScriptedHttp()
+    server.script = [(503, {})]
+    gate = threading.Event()
+    alerts = Alerts(logger=logger, webhook=f"{server.url}/hook", timeout_s=5, hook_threads=1,
+                    sleep=lambda s: gate.wait(30), max_queued=10)
+    try:
+        alerts.alert(None, "strategy_failed", "first")  # in flight: its retry waits
+        wait_until(lambda: server.answered == 1, timeout=10, message="the first refused")
+        for i in range(3):
+            alerts.alert(BTC, "escalation", f"high {i}")
+        for i in range(8):
+            alerts.alert(None, "strategy_failed", f"low {i}")
+        gate.set()
+        wait_until(lambda: server.answered == 11, timeout=20, message="what was kept delivered")
+        alerts.wait(10)
+    finally:
+        gate.set()
+        server.stop()
+    kept = [body["message"] for body in server.bodies()[1:]]
+    assert kept == ["first", "high 0", "high 1", "high 2", "low 2", "low 3", "low 4", "low 5",
+                    "low 6", "low 7"], kept
