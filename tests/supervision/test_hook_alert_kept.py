@@ -274,3 +274,30 @@ def test_a_full_outbox_keeps_older_escalations_and_the_alert_in_flight(lines):
     kept = [body["message"] for body in server.bodies()[1:]]
     assert kept == ["first", "high 0", "high 1", "high 2", "low 2", "low 3", "low 4", "low 5",
                     "low 6", "low 7"], kept
+
+
+def test_a_command_not_found_is_kept_and_run_once_it_is_there(tmp_path, lines):
+    # found by the mutation audit: dropping an alert whose command could not be run (not
+    # found, not executable: a script being replaced) passed every test; it can pass
+    program, got = tmp_path / "pager", tmp_path / "got"
+    waiting, go = threading.Event(), threading.Event()
+
+    def sleep(seconds: float) -> None:
+        waiting.set()
+        go.wait(30)
+
+    alerts = Alerts(logger=logger, command=str(program), sleep=sleep)
+    try:
+        alerts.alert(None, "kill_switch", "no new entries")
+        wait_until(waiting.is_set, timeout=10, message="the retry's wait")
+        program.write_text(f"#!/bin/sh\ncat > {got}\n")
+        program.chmod(0o755)
+        go.set()
+        wait_until(got.exists, timeout=20, message="the command run once it is there")
+        alerts.wait(10)
+    finally:
+        go.set()
+    assert json.loads(got.read_text())["kind"] == "kill_switch"
+    failing = _said(lines, "failing")
+    assert len(failing) == 1 and "could not run" in failing[0], lines
+    assert not _said(lines, "dropped")
