@@ -301,3 +301,31 @@ def test_a_command_not_found_is_kept_and_run_once_it_is_there(tmp_path, lines):
     failing = _said(lines, "failing")
     assert len(failing) == 1 and "could not run" in failing[0], lines
     assert not _said(lines, "dropped")
+
+
+def test_each_process_resends_only_its_own_alerts(tmp_path, lines):
+    # found by the mutation audit: reading every owner's rows at a start passed every test;
+    # with --workers the parent and each account's worker share alert_hooks.db, and a start
+    # would deliver another process's alert a second time (and take its row)
+    path = tmp_path / FILE_NAME
+    for owner in ("alpha", "beta"):
+        earlier = HookOutbox(path, owner, logger)
+        earlier.add({"symbol": BTC, "kind": "escalation", "message": f"{owner}'s"})
+        earlier.close()
+    server = ScriptedHttp()
+    outbox = HookOutbox(path, "beta", logger)
+    alerts = Alerts(logger=logger, webhook=f"{server.url}/hook", timeout_s=5, outbox=outbox)
+    try:
+        alerts.resend_left()
+        wait_until(lambda: server.answered == 1, timeout=10, message="beta's alert")
+        alerts.wait(10)
+        assert outbox.left() == []
+    finally:
+        outbox.close()
+        server.stop()
+    assert [body["message"] for body in server.bodies()] == ["beta's"]
+    alpha = HookOutbox(path, "alpha", logger)
+    try:
+        assert [payload["message"] for _, payload, _ in alpha.left()] == ["alpha's"]
+    finally:
+        alpha.close()
