@@ -37,6 +37,9 @@ def test_one_alert_then_the_rest_of_the_window_together() -> None:
     assert symbols[1] in held["message"] and f"and {len(symbols) - 1 - NAMED} more" in held["message"]
     batch.tick()
     assert len(alerts.sent) == 2  # nothing held any more
+    clock.now += 1
+    batch.failed(symbols[1], "soon after")  # the held alert opened a window: held
+    assert len(alerts.sent) == 2
     clock.now += WINDOW_S
     batch.failed(symbols[0], "again")  # a new window: at once
     assert len(alerts.sent) == 3 and alerts.sent[2]["message"] == "again"
