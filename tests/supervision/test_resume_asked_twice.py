@@ -17,6 +17,7 @@ from runtime.controls import ControlApplier
 from storage import control
 from storage.models import ControlRow
 from supervision.restart_policy import RestartPolicy
+from supervision.resume_ticket import ResumeTicket
 from tests.support.crashing import ActorBug
 from tests.support.faulty_exchange import FaultyExchange
 from tests.support.harness import Harness
@@ -79,3 +80,16 @@ def test_two_resumes_of_a_restarting_symbol_are_both_answered(tmp_path):
     finally:
         hold.set()
         h.stop()
+
+
+def test_a_settled_resume_keeps_its_first_word() -> None:
+    # found by the mutation audit: letting a later word replace the first passed every test.
+    # A resume lifted, then the symbol escalating again before the next start cleared the
+    # child's ticket (escalation.drop_resume), would turn a stored lift into "refused" for the
+    # person, and the resume asked earlier that it settled would keep the lift
+    earlier, ticket = ResumeTicket("first"), ResumeTicket("second")
+    ticket.absorb(earlier)
+    ticket.message().done()  # the actor committed QuarantineLifted
+    ticket.refused("escalated again before the resume was stored (x)", final=True)
+    assert ticket.settled and ticket.refusal is None and ticket.final
+    assert earlier.settled and earlier.refusal is None
