@@ -8,9 +8,11 @@ A real RecordKeeper thread; the writes are plain callables."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from supervision.record_keeper import RecordKeeper
+from tests.support.waiting import wait_until
 
 
 class Lines:
@@ -44,4 +46,30 @@ def test_a_system_exit_in_one_write_stops_no_record() -> None:
         assert sorted(stored) == ["kill switch", "quarantine"]
         assert any("the quarantine not stored" in line for line in log.lines)
     finally:
+        keeper.close()
+
+
+def test_a_record_the_rules_need_is_kept_past_max_pending() -> None:
+    # found by the mutation audit: leaving out a must record past max_pending like a
+    # best-effort one passed every test; a stalled database would lose the kill switch
+    keeper = RecordKeeper(max_pending=1)
+    log = Lines()
+    stored: list[str] = []
+    go = threading.Event()
+
+    def stalls() -> None:
+        go.wait(30)
+        stored.append("restart count")
+
+    try:
+        keeper.add(log, "the restart count", stalls, symbol="BTC/USDT:USDT")
+        keeper.add(log, "another restart count", lambda: stored.append("x"), symbol="ETH")
+        keeper.add(log, "the kill switch", lambda: stored.append("kill switch"), must=True,
+                   symbol="*kill switch*")
+        go.set()
+        wait_until(lambda: keeper.pending() == 0, timeout=10, message="the records written")
+        assert stored == ["restart count", "kill switch"], log.lines
+        assert any("another restart count not stored" in line for line in log.lines)
+    finally:
+        go.set()
         keeper.close()
