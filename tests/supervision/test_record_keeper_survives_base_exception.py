@@ -73,3 +73,24 @@ def test_a_record_the_rules_need_is_kept_past_max_pending() -> None:
     finally:
         go.set()
         keeper.close()
+
+
+def test_a_write_that_outlasted_the_deadline_is_not_written_again() -> None:
+    # found by the mutation audit: treating the writer's TimeoutError (the write still queued
+    # in the writer: it commits there) as a failure passed every test; retried, it is
+    # written twice
+    keeper = RecordKeeper(retry_initial_s=0.01, retry_max_s=0.02)
+    log = Lines()
+    calls: list[str] = []
+
+    def late() -> None:
+        calls.append("escalation")
+        raise TimeoutError("not committed within 60 s")
+
+    try:
+        keeper.add(log, "the escalation", late, must=True, symbol="BTC/USDT:USDT")
+        assert keeper.wait_stored("BTC/USDT:USDT", timeout_s=10), log.lines
+        assert calls == ["escalation"], log.lines
+        assert any("the escalation not confirmed yet" in line for line in log.lines)
+    finally:
+        keeper.close()
