@@ -94,3 +94,30 @@ def test_a_write_that_outlasted_the_deadline_is_not_written_again() -> None:
         assert any("the escalation not confirmed yet" in line for line in log.lines)
     finally:
         keeper.close()
+
+
+def test_a_stop_writes_a_waiting_record_once_more_and_ends() -> None:
+    # found by the mutation audit: at close, a record waiting for its retry was no longer
+    # written at once (close gave up on it) nor given up after that one more failure (the
+    # thread retried it for ever); both passed every test
+    keeper = RecordKeeper(retry_initial_s=3600, retry_max_s=3600)
+    log = Lines()
+    stored: list[str] = []
+    tries = {"n": 0}
+
+    def fails_once() -> None:
+        tries["n"] += 1
+        if tries["n"] == 1:
+            raise OSError("database is locked")
+        stored.append("quarantine")
+
+    keeper.add(log, "the quarantine", fails_once, must=True, symbol="BTC/USDT:USDT")
+    wait_until(lambda: tries["n"] == 1, timeout=10, message="the first failure")
+    assert keeper.close(timeout_s=10) == 0, log.lines
+    assert stored == ["quarantine"]
+    failing = RecordKeeper(retry_initial_s=3600, retry_max_s=3600)
+    failing.add(log, "the kill switch", lambda: 1 / 0, must=True, symbol="*kill switch*")
+    wait_until(lambda: any("the kill switch not stored" in line for line in log.lines),
+               timeout=10, message="the first failure")
+    assert failing.close(timeout_s=10) == 0, log.lines
+    assert sum("the kill switch not stored" in line for line in log.lines) == 2, log.lines
