@@ -5,26 +5,28 @@ kept apart, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
 
 from storage import queries
+from storage.grid_store import HEDGE_GRID
 from storage.repository import Fenced, Repository
 from tests.storage.contract.backends import Backend
-from tests.storage.contract.test_state import SYM, opened
+from tests.storage.contract.test_state import SYM, grid_with_both_legs, opened
 from tests.support.waiting import wait_until
 from tests.trading.conftest import make_rules
+from trading.commands import JournalEntry
 from trading.decide import SymbolCore
 from trading.decision import Decision
 from trading.events import PriceTicked
+from trading.grid.model import GridState
 from trading.model import Phase, SymbolState
 
 
 def note(phase: Phase = Phase.FLAT, seq: int = 0) -> Decision:
-    from trading.commands import JournalEntry
-
     state = SymbolState(symbol=SYM, phase=phase, order_seq=seq)
     return Decision(state=state, journal=(JournalEntry(type="Note", data={"seq": seq}),))
 
@@ -46,6 +48,26 @@ def test_the_zombie_incarnation_cannot_commit(backend: Backend):
     notes = [e["data"]["seq"] for e in successor.read(queries.events, SYM, "Note")]
     assert notes == [1, 3]  # the fenced commit left nothing, not even its journal line
     assert successor.read(queries.actor_rows)[SYM].order_seq == 3
+
+
+def test_the_zombie_incarnation_of_a_hedge_grid_cannot_commit(backend: Backend):
+    """The grid store's own fence (storage/grid_store.py FENCE): a replaced incarnation's commit
+    writes neither the state document, nor a position row, nor its journal line."""
+    zombie, successor = backend.open(), backend.open()
+    book = grid_with_both_legs(zombie)
+    new = successor.claim(SYM)
+    stored: GridState = book.state
+    legs = {p.position_id: (p.status, p.contracts) for p in successor.read(queries.positions, SYM)}
+    late = replace(stored, order_seq=stored.order_seq + 5, entries_blocked=True,
+                   long=replace(stored.long, contracts=stored.long.contracts * 2))
+    with pytest.raises(Fenced):
+        zombie.commit(SYM, new - 1, stored,
+                      Decision(state=late, journal=(JournalEntry(type="Note", data={"seq": 1}),)),
+                      correlation_id="z", created_at=book.now, store=HEDGE_GRID)
+    assert successor.load(SYM, store=HEDGE_GRID) == stored
+    assert {p.position_id: (p.status, p.contracts)
+            for p in successor.read(queries.positions, SYM)} == legs
+    assert successor.read(queries.events, SYM, "Note") == []
 
 
 def test_a_commit_past_its_fence_finishes_before_a_takeover(backend: Backend):
