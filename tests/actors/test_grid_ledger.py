@@ -79,6 +79,7 @@ def test_a_leg_closed_while_the_bot_was_down_is_booked_from_the_exchanges_fill(t
     bot.paper.create_order(BTC, "market", "sell", D(1), None,
                            {"positionIdx": 1, "reduceOnly": True, "clientOrderId": "by-hand-1"})
     bot.paper.close()
+    bot.clock.advance(3600)  # the bot is back an hour later
 
     again = _restarted(bot)
     try:
@@ -86,11 +87,14 @@ def test_a_leg_closed_while_the_bot_was_down_is_booked_from_the_exchanges_fill(t
         assert len(closed) == 1 and closed[0]["fills"] == 1
         with sqlite3.connect(tmp_path / "bot.sqlite") as c:
             (pnl,) = c.execute("SELECT realized_pnl FROM fills WHERE client_order_id='by-hand-1'").fetchone()
-            row = c.execute("SELECT realized_pnl, close_reason FROM positions WHERE side='long' AND "
-                            "status='closed'").fetchone()
+            row = c.execute("SELECT realized_pnl, close_reason, closed_at FROM positions "
+                            "WHERE side='long' AND status='closed'").fetchone()
         trade = next(t for t in again.paper.fetch_my_trades(BTC, 0) if t.client_order_id == "by-hand-1")
         assert D(pnl) == trade.realized_pnl == D("-0.2")  # (99.8 - 100) * 1, booked once
         assert row is not None and D(row[0]) == D("-0.2") and row[1] == "closed_on_exchange"
+        # closed when the exchange closed it, not an hour later when the restart learnt of it
+        # (the protections count stop-outs and losses in a window of closed_at)
+        assert trade.timestamp is not None and row[2] == trade.timestamp / 1000 < again.clock()
         again.settle()
         with sqlite3.connect(tmp_path / "bot.sqlite") as c:
             assert c.execute("SELECT count(*) FROM fills WHERE client_order_id='by-hand-1'").fetchone()[0] == 1
