@@ -80,3 +80,17 @@ def test_a_resume_still_lifts_it(escalated: Bot):
     assert not b.loop.state.quarantined
     b.restart()
     assert not b.loop.state.quarantined
+
+
+def test_the_newest_open_escalation_gives_the_reason(escalated: Bot):
+    """Two escalations stand open (the close one, then a crash loop): the restored quarantine
+    says the newest, as the escalation that quarantined it last did."""
+    b = escalated
+    with sqlite3.connect(b.tmp / "bot.sqlite") as c:
+        c.execute("INSERT INTO escalations (symbol, reason, attempts, created_at) "
+                  "VALUES ('BTC/USDT:USDT', 'crash loop: 3 restarts in 60s', 3, ?)", (b.t,))
+    b.restart()
+    assert b.loop.state.quarantined
+    assert b.loop.state.quarantine_reason == "crash loop: 3 restarts in 60s"
+    assert b.escalations[0].reason != "crash loop: 3 restarts in 60s"
+
