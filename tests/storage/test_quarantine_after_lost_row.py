@@ -94,3 +94,21 @@ def test_the_newest_open_escalation_gives_the_reason(escalated: Bot):
     assert b.loop.state.quarantine_reason == "crash loop: 3 restarts in 60s"
     assert b.escalations[0].reason != "crash loop: 3 restarts in 60s"
 
+
+def test_a_stored_quarantine_keeps_its_own_reason(bot: Bot):  # noqa: F811 - the fixture
+    """The stored state still quarantined: the restore reads it as stored (the open escalation
+    is the fallback for a lost quarantine only, not a rewrite of every quarantined symbol)."""
+    bot.first_close()
+    bot.handle(Timer(), after_s=BACKOFF_AFTER_FIRST)
+    bot.t += 10
+    bot.handle(Timer())
+    stored = bot.loop.state.quarantine_reason
+    assert bot.loop.state.quarantined and stored
+    assert bot.repo is not None
+    bot.repo.close()
+    with sqlite3.connect(bot.tmp / "bot.sqlite") as c:
+        c.execute("UPDATE escalations SET reason = 'an older wording of the escalation'")
+    bot.repo = None
+    bot.restart()
+    assert bot.loop.state.quarantined
+    assert bot.loop.state.quarantine_reason == stored
