@@ -8,7 +8,7 @@ from decimal import Decimal as D
 from storage import control, queries, reports
 from tests.storage.contract.backends import Backend
 from tests.storage.contract.test_state import SYM, opened, play
-from trading.commands import Escalate
+from trading.commands import Escalate, JournalEntry
 from trading.decision import Decision
 from trading.events import OrderFilled
 from trading.model import SymbolState
@@ -151,3 +151,18 @@ def test_trades_closed_at_the_same_moment_page_in_one_fixed_order(backend: Backe
              for t in repo.read(reports.trades, 1, offset, None)]
     assert len(set(whole)) == 6 and paged == whole
     assert whole == sorted(whole, reverse=True)
+
+
+def test_a_decision_with_more_rows_than_one_statement_takes_commits_them_all(backend: Backend):
+    """PostgreSQL takes at most 65,535 parameters a statement: the hot path's multi-row INSERT
+    (storage/sql_conn.py `PgConn.executemany`) is cut into chunks. 12,000 journal lines of 6
+    values each (72,000) is past one statement (a restart booking a long downtime's fills
+    writes that many rows in one decision); every line is committed, once, in order."""
+    repo = backend.open()
+    inc = repo.claim(SYM)
+    count = 12_000
+    lines = tuple(JournalEntry(type="Note", data={"seq": i}) for i in range(count))
+    repo.commit(SYM, inc, SymbolState(symbol=SYM),
+                Decision(state=SymbolState(symbol=SYM), journal=lines),
+                correlation_id="many", created_at=1.0)
+    assert [e["data"]["seq"] for e in repo.read(queries.events, SYM, "Note")] == list(range(count))
