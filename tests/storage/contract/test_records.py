@@ -166,3 +166,24 @@ def test_a_decision_with_more_rows_than_one_statement_takes_commits_them_all(bac
                 Decision(state=SymbolState(symbol=SYM), journal=lines),
                 correlation_id="many", created_at=1.0)
     assert [e["data"]["seq"] for e in repo.read(queries.events, SYM, "Note")] == list(range(count))
+
+
+def test_a_status_read_that_failed_then_answers_says_the_database_is_back(backend: Backend):
+    """`Repository.read_bounded` (storage/bounded_reads.py; its own thread per read on
+    PostgreSQL): while the read fails, the last answer and why; once it answers again, the
+    answer and no `unreachable`, or the status kept saying the database was away after it
+    came back. Each read is waited for long enough for a loaded machine (the wait's
+    bound itself is tests/storage/test_status_read_late_answer.py's)."""
+    wait = {"wait_s": 30.0}
+    repo = backend.open()
+    repo.add_escalation(SYM, "close failed", 3, "boom")
+    first, why = repo.read_bounded(queries.open_escalations, **wait)
+    assert why is None and [e["reason"] for e in first] == ["close failed"]
+    backend.sql("ALTER TABLE escalations RENAME TO escalations_away")
+    last, why = repo.read_bounded(queries.open_escalations, **wait)
+    assert last == first and why is not None and "escalations" in why
+    assert repo.unreachable == why
+    backend.sql("ALTER TABLE escalations_away RENAME TO escalations")
+    again, why = repo.read_bounded(queries.open_escalations, **wait)
+    assert again == first and why is None
+    assert repo.unreachable is None
