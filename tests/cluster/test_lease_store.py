@@ -107,6 +107,21 @@ def test_fenced_commit_is_refused_once_expired_even_before_takeover(url: str) ->
     assert journal_rows(a.db) == []
 
 
+def test_a_check_in_a_transaction_begun_before_expiry_sees_the_expiry(pg_url: str) -> None:
+    """PostgreSQL's now() is the transaction's start: the lease clock is clock_timestamp()
+    (storage/cluster_database.py), so a commit whose transaction began while its lease was
+    current is still refused once the lease expired before its check."""
+    a, clock = make_store(pg_url), make_store(pg_url)  # `clock`: another connection
+    lease = a.acquire("alpha", "node-a")
+    assert lease is not None
+    with a.db.atomic():
+        a.db.execute_sql("SELECT 1")  # the transaction has begun
+        wait_until(lambda: clock.db_now_ms() > lease.expires_at_ms, timeout=5,
+                   message="expiry (database clock)")
+        with pytest.raises(LeaseLost):
+            a.check("alpha", lease.epoch, "node-a")
+
+
 def test_check_outside_a_transaction_is_refused(url: str) -> None:
     a = make_store(url)
     lease = a.acquire("alpha", "node-a")
