@@ -101,3 +101,16 @@ def test_a_malformed_position_idx_is_refused_not_rounded(tmp_path: Path, idx: An
 @pytest.mark.parametrize("idx", [0, "0"])
 def test_position_idx_zero_is_one_way(paper: PaperExchange, idx: Any) -> None:
     assert create(paper, orderType="Market", price=None, positionIdx=idx)["retCode"] == 0
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("stopLoss", "50000"), ("takeProfit", "70000"), ("tpslMode", "Full"),
+])
+def test_position_tp_sl_fields_are_refused_never_dropped(
+    paper: PaperExchange, field: str, value: str,
+) -> None:
+    """An entry with a position stop-loss (or take-profit) is refused: placed without it, the
+    position it opens would stand unprotected while the client believes its stop is set."""
+    body = create(paper, orderType="Market", price=None, **{field: value})
+    assert body["retCode"] == 10001 and field in body["retMsg"]
+    assert paper.fetch_positions([BTC]) == [] and paper.fetch_my_trades(BTC) == []
