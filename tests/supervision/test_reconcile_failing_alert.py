@@ -26,16 +26,27 @@ def failing(account) -> list[dict]:  # noqa: ANN001
     return [a for a in account.alerts.sent if a["kind"] == "reconcile_failing"]
 
 
+def reads_fail(account, fx) -> None:  # noqa: ANN001
+    """BTC's position list answers cannot be read from now on: its reconciliation fails."""
+    fx.before["fetch_positions"] = unreadable
+    assert account.sup is not None
+    account.sup.tell(BTC, Reconcile(reason="test"))
+    wait_until(lambda: not view(account, BTC).reconciled, timeout=30,
+               message="BTC's reconciliation failing")
+
+
+def reads_again(account, fx) -> None:  # noqa: ANN001
+    del fx.before["fetch_positions"]
+    wait_until(lambda: view(account, BTC).reconciled, timeout=30,
+               message="BTC reconciled again (the timer's retry)")
+
+
 def test_a_position_left_unreconciled_alerts_once_and_says_when_it_is_checked_again(tmp_path):
     with running(tmp_path, None, symbols=[BTC, ETH]) as (account, fx, lines):
         open_long(account, BTC)
         open_long(account, ETH)
         wait_until(lambda: view(account, BTC).protected, timeout=30, message="BTC protected")
-        fx.before["fetch_positions"] = unreadable
-        assert account.sup is not None
-        account.sup.tell(BTC, Reconcile(reason="test"))
-        wait_until(lambda: not view(account, BTC).reconciled, timeout=30,
-                   message="BTC's reconciliation failing")
+        reads_fail(account, fx)
         assert view(account, BTC).position is not None and view(account, BTC).protected
         t0 = time.time()
         account.status({}, t0)
@@ -48,9 +59,22 @@ def test_a_position_left_unreconciled_alerts_once_and_says_when_it_is_checked_ag
         for later in (5, 60, 600):  # once per episode
             account.status({}, t0 + GRACE_S + later)
         assert len(failing(account)) == 1
-        del fx.before["fetch_positions"]
-        wait_until(lambda: view(account, BTC).reconciled, timeout=30,
-                   message="BTC reconciled again (the timer's retry)")
+        reads_again(account, fx)
         account.status({}, t0 + GRACE_S + 601)
         assert len(failing(account)) == 1
         assert any(line.startswith("reconciled again after") for line in lines)
+
+
+def test_a_failure_that_ends_within_the_grace_says_nothing(tmp_path):
+    """The "reconciled again" WARNING answers an alert: a failure retried away within the
+    grace (the normal case of a brief outage) was never announced, so it ends silently."""
+    with running(tmp_path, None, symbols=[BTC]) as (account, fx, lines):
+        open_long(account, BTC)
+        reads_fail(account, fx)
+        t0 = time.time()
+        account.status({}, t0)
+        reads_again(account, fx)
+        account.status({}, t0 + GRACE_S / 2)
+        assert failing(account) == []
+        assert not [line for line in lines if "reconciled again after" in line]
+
