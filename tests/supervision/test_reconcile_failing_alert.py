@@ -78,3 +78,20 @@ def test_a_failure_that_ends_within_the_grace_says_nothing(tmp_path):
         assert failing(account) == []
         assert not [line for line in lines if "reconciled again after" in line]
 
+
+def test_a_wall_clock_stepped_back_does_not_hold_the_alert_back(tmp_path):
+    """As for the unprotected alert (supervision/coverage.py `clock_stepped`): the episodes are
+    timed on the status's wall clock, and a step back of an hour (NTP, a VM restore) while a
+    position went unchecked held its alert back for that hour on top of the grace."""
+    with running(tmp_path, None, symbols=[BTC]) as (account, fx, _lines):
+        open_long(account, BTC)
+        reads_fail(account, fx)
+        t0 = time.time()
+        account.status({}, t0)
+        account.status({}, t0 + GRACE_S / 2)
+        back = t0 - 3600  # the wall clock stepped back an hour
+        account.status({}, back)
+        assert failing(account) == []
+        account.status({}, back + GRACE_S / 2 + 1)  # the grace is over, counted across the step
+        [alert] = failing(account)
+        assert alert["symbols"] == [BTC]
