@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pykka
@@ -42,13 +45,15 @@ STEP = 8.0
 
 class Restore:
     """The first restore fails (the crash that escalates); later ones block while `hold` is
-    set, until `release`."""
+    set, until `release` (all of them) or their own event in `releases`."""
 
     def __init__(self) -> None:
         self.loads = 0
         self.hold = threading.Event()
         self.release = threading.Event()
         self.held = 0
+        self.releases: list[threading.Event] = []
+        """One per held restore, in order: setting one lets only that run go on."""
         self._lock = threading.Lock()
 
     def meet(self) -> None:
@@ -61,7 +66,13 @@ class Restore:
         if first:
             raise RuntimeError("a bug in BTC's restore")
         if holding:
-            assert self.release.wait(60), "never released"
+            mine = threading.Event()
+            with self._lock:
+                self.releases.append(mine)
+            deadline = time.monotonic() + 60
+            while not (mine.is_set() or self.release.is_set()):  # this run's, or every run's
+                assert time.monotonic() < deadline, "never released"
+                mine.wait(0.05)
 
 
 def repository(restore: Restore) -> type[Repository]:
@@ -80,7 +91,18 @@ def _stop_actors():
     pykka.ActorRegistry.stop_all(block=False)
 
 
-def test_a_hung_reconcile_only_run_is_given_up_and_a_later_close_runs_again(tmp_path):
+@dataclasses.dataclass
+class Rig:
+    sup: Supervisor
+    restore: Restore
+    runs: list[pykka.ActorRef]
+    lines: list[str]
+    advance: Callable[[float], None]
+
+
+@contextmanager
+def rig(tmp_path: Any) -> Iterator[Rig]:
+    """BTC escalated at its first start (quarantined), its reconcile-only run's restore held."""
     restore = Restore()
     h = Harness(tmp_path, [BTC], repository=repository(restore))
     mono = ManualClock(start=1000.0)
@@ -119,15 +141,26 @@ def test_a_hung_reconcile_only_run_is_given_up_and_a_later_close_runs_again(tmp_
             mono.advance(step)
             wait_until(lambda n=n: beats[0] > n, message="a heartbeat")
 
-    child = sup.children[BTC]
     try:
         restore.hold.set()  # the reconcile-only run's restore will hang
         sup.start()
-        wait_until(lambda: child.state is ChildState.QUARANTINED, message="BTC escalated")
+        wait_until(lambda: sup.children[BTC].state is ChildState.QUARANTINED,
+                   message="BTC escalated")
         # the run's restore may hang before the supervisor's thread has kept its ref (runs is
         # appended once SymbolActor.start returns): wait for both (failed in CI under load)
         wait_until(lambda: restore.held == 1 and len(runs) == 1,
                    message="the reconcile-only run hangs")
+        yield Rig(sup, restore, runs, lines, advance)
+    finally:
+        restore.release.set()
+        h.stop()
+        logger.remove(sink)
+
+
+def test_a_hung_reconcile_only_run_is_given_up_and_a_later_close_runs_again(tmp_path):
+    with rig(tmp_path) as r:
+        sup, restore, runs, lines, advance = r.sup, r.restore, r.runs, r.lines, r.advance
+        child = sup.children[BTC]
         hung = runs[0]
         advance(BOUND - STEP)
         assert not any("reconcile-only run given up" in line for line in lines)
@@ -146,7 +179,19 @@ def test_a_hung_reconcile_only_run_is_given_up_and_a_later_close_runs_again(tmp_
         restore.release.set()  # the hung one wakes: its late report is a stopped run's
         wait_until(lambda: not hung.is_alive(), message="the hung run ends")
         assert child.state is ChildState.QUARANTINED
-    finally:
-        restore.release.set()
-        h.stop()
-        logger.remove(sink)
+
+
+def test_a_close_that_ends_while_a_run_still_starts_gets_one_more_run(tmp_path):
+    """A second emergency close of the symbol that ends while the first close's run is still
+    starting (its reads may predate the second close's fill) is owed its own reconciliation:
+    one more run once the first one reports. Without it the second close's fill stayed
+    unbooked (the position open in the database, its slot held) until a resume or a restart."""
+    with rig(tmp_path) as r:
+        r.sup.after_close(BTC)  # a second close ends: run 1 is still starting (held)
+        r.restore.hold.clear()
+        r.restore.releases[0].set()  # run 1 goes on and reports
+        wait_until(lambda: len(r.runs) == 2, message="one more run after the one starting")
+        wait_until(lambda: not r.runs[1].is_alive(), message="the second run ended")
+        assert len(r.runs) == 2  # one more, not one per report
+        assert r.sup.children[BTC].state is ChildState.QUARANTINED
+
