@@ -195,3 +195,27 @@ def test_a_close_that_ends_while_a_run_still_starts_gets_one_more_run(tmp_path):
         assert len(r.runs) == 2  # one more, not one per report
         assert r.sup.children[BTC].state is ChildState.QUARANTINED
 
+
+def test_a_given_up_runs_late_report_is_not_taken_for_the_current_runs(tmp_path):
+    """Each run has its own report channel: a hung run given up that wakes later reports
+    into the void. Taken for the current run's, it ended that run's watch (a hang of it went
+    unseen, unfenced for good) and stopped it before its reconciliation."""
+    with rig(tmp_path) as r:
+        hung = r.runs[0]
+        r.advance(BOUND + STEP)
+        wait_until(lambda: any("reconcile-only run given up" in line for line in r.lines),
+                   message="the hung reconcile-only run given up")
+        r.sup.after_close(BTC)  # a later close: its run is held too
+        wait_until(lambda: len(r.runs) == 2 and r.restore.held == 2,
+                   message="the later close's run starting (held)")
+        started = r.sup.reconcile_only.started_at(BTC)
+        assert started is not None
+        r.restore.releases[0].set()  # only the given-up run wakes, and reports
+        wait_until(lambda: not hung.is_alive(), message="the given-up run ends")
+        r.advance(2 * STEP)  # two beats: the supervisor's thread has handled its report
+        assert r.sup.reconcile_only.started_at(BTC) == started  # still watched
+        assert r.runs[1].is_alive()
+        r.restore.releases[1].set()
+        wait_until(lambda: not r.runs[1].is_alive()
+                   and r.sup.reconcile_only.started_at(BTC) is None,
+                   message="the current run reported and ended")
