@@ -115,3 +115,18 @@ def test_a_block_another_worker_was_told_of_holds_here_within_a_second(tmp_path)
         assert positions_asked(emu) == 1  # nothing went out inside the peer's window
     finally:
         emu.stop()
+
+
+def test_a_shorter_block_noted_later_does_not_shorten_a_longer_one(tmp_path):
+    """Two workers of one data dir share the IP: one was banned for 2 hours (a 418), the other
+    then got a 429 with Retry-After 60. Kept as the later, shorter block, a restart after a
+    minute asked again inside the ban: what Binance answers with a longer one."""
+    now = [1_000.0]
+    banned = VenueBlocks(tmp_path / FILE, wall=lambda: now[0])
+    other = VenueBlocks(tmp_path / FILE, wall=lambda: now[0])  # the other worker's
+    banned.note("binanceusdm", "fapi.binance.com", 7200)
+    now[0] += 10
+    other.note("binanceusdm", "fapi.binance.com", 60)
+    now[0] += 61
+    restarted = VenueBlocks(tmp_path / FILE, wall=lambda: now[0])
+    assert restarted.remaining("binanceusdm", "fapi.binance.com") == 7200 - 71
