@@ -130,3 +130,16 @@ def test_a_shorter_block_noted_later_does_not_shorten_a_longer_one(tmp_path):
     now[0] += 61
     restarted = VenueBlocks(tmp_path / FILE, wall=lambda: now[0])
     assert restarted.remaining("binanceusdm", "fapi.binance.com") == 7200 - 71
+
+
+def test_a_block_asked_past_the_longest_ban_ends_with_it(tmp_path):
+    """A Retry-After of 10 days is kept as 3 (MAX_BLOCK_S, Binance's longest ban) and the
+    block runs out after those 3: it was capped only when read, against the reader's own
+    clock, so it stayed '3 days more' for all 10."""
+    now = [1_000.0]
+    blocks = VenueBlocks(tmp_path / FILE, wall=lambda: now[0])
+    blocks.note("binanceusdm", "fapi.binance.com", 10 * 86400)
+    now[0] += 86400
+    assert blocks.remaining("binanceusdm", "fapi.binance.com") == 2 * 86400
+    now[0] += 2 * 86400
+    assert blocks.remaining("binanceusdm", "fapi.binance.com") == 0
