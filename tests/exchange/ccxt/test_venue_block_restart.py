@@ -143,3 +143,12 @@ def test_a_block_asked_past_the_longest_ban_ends_with_it(tmp_path):
     assert blocks.remaining("binanceusdm", "fapi.binance.com") == 2 * 86400
     now[0] += 2 * 86400
     assert blocks.remaining("binanceusdm", "fapi.binance.com") == 0
+
+
+def test_a_deadline_in_the_file_far_out_is_believed_only_up_to_the_longest_ban(tmp_path):
+    """A deadline a month out (written while the wall clock ran a month ahead, then corrected;
+    a hand edit) blocked the venue for that month: it is believed for 3 days at most."""
+    path = tmp_path / FILE
+    path.write_text('{"binanceusdm fapi.binance.com": %r}' % (1_000.0 + 30 * 86400))
+    blocks = VenueBlocks(path, wall=lambda: 1_000.0)
+    assert blocks.remaining("binanceusdm", "fapi.binance.com") == 3 * 86400
