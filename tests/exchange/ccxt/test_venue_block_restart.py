@@ -152,3 +152,12 @@ def test_a_deadline_in_the_file_far_out_is_believed_only_up_to_the_longest_ban(t
     path.write_text('{"binanceusdm fapi.binance.com": %r}' % (1_000.0 + 30 * 86400))
     blocks = VenueBlocks(path, wall=lambda: 1_000.0)
     assert blocks.remaining("binanceusdm", "fapi.binance.com") == 3 * 86400
+
+
+def test_a_block_of_one_api_host_does_not_block_another(tmp_path):
+    """The block is per venue and API host: a ban of the testnet's host (a demo account of the
+    same data dir) does not stop the live account's requests to the real one."""
+    blocks = VenueBlocks(tmp_path / FILE, wall=lambda: 1_000.0)
+    blocks.note("binanceusdm", "testnet.binancefuture.com", 600)
+    assert blocks.remaining("binanceusdm", "testnet.binancefuture.com") == 600
+    assert blocks.remaining("binanceusdm", "fapi.binance.com") == 0
