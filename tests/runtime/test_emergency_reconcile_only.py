@@ -21,6 +21,7 @@ from loguru import logger
 from actors.messages import ExternalSignal
 from actors.symbol_actor import SymbolActor
 from config.loader import load_settings
+from exchange import errors
 from exchange.paper.exchange import PaperExchange
 from runtime.account import AccountRuntime
 from runtime.emergency import OWED
@@ -40,7 +41,9 @@ def _broken_strategy(symbol):  # noqa: ANN001, ANN202
 
 class Bot:
     def __init__(self, tmp_path: Path, *, broken: bool, reconciler_fails: bool = False,
-                 wrap=None) -> None:  # noqa: ANN001
+                 wrap=None, reconciler_wrap=None) -> None:  # noqa: ANN001
+        """`wrap`: around the account's exchange; `reconciler_wrap`: around the exchange of
+        the reconcile-only run only (its ActorDeps)."""
         config = tmp_path / "config.toml"
         config.write_text(CONFIG.format(data=tmp_path / "data").replace(
             "reconcile_interval_s = 3600\n", FAST_LOOP))
@@ -61,6 +64,8 @@ class Bot:
                     self.reconcilers += 1
                 if reconciler_fails:
                     raise RuntimeError("a bug in the actor's construction")
+                if reconciler_wrap is not None:
+                    deps = dataclasses.replace(deps, exchange=reconciler_wrap(deps.exchange))
             elif broken:
                 deps = dataclasses.replace(deps, strategy_for=_broken_strategy)
             return SymbolActor.start(symbol, deps)
@@ -151,6 +156,41 @@ def test_a_reconcile_only_run_that_fails_is_not_started_again(tmp_path: Path) ->
         assert entry["symbol"] == BTC
         assert bot.reconcilers == 1
         assert sup.children[BTC].state.value == "quarantined"
+    finally:
+        logger.remove(sink)
+        bot.stop()
+
+
+class UnreadablePositions:
+    """The reconcile-only run's exchange: its position answers cannot be read."""
+
+    def __init__(self, inner) -> None:  # noqa: ANN001
+        self.inner = inner
+
+    def fetch_positions(self, symbols):  # noqa: ANN001, ANN201
+        raise errors.TemporaryError("position list unreadable: a row without its size")
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.inner, name)
+
+
+def test_a_run_that_could_not_reconcile_leaves_the_close_listed_unbooked(tmp_path: Path):
+    """A reconcile-only run that starts but cannot reconcile (the exchange's answers unreadable)
+    booked nothing: the status keeps naming the close as not booked, so a person knows the
+    position in the books is not the exchange's (it was dropped as if booked)."""
+    _open_a_protected_position(tmp_path)
+    bot = Bot(tmp_path, broken=True, reconciler_wrap=UnreadablePositions)
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+    try:
+        bot.account.start()
+        wait_until(lambda: any(line.startswith("reconcile-only run") and "started" not in line
+                               or "could not reconcile" in line for line in lines),
+                   timeout=60, message="the run's end said")
+        assert not bot.holds()  # the close filled on the exchange
+        [entry] = bot.account.status({"pid": 1}, time.time())["emergency_closes_not_booked"]
+        assert entry["symbol"] == BTC
+        assert bot.reconcilers == 1
     finally:
         logger.remove(sink)
         bot.stop()
