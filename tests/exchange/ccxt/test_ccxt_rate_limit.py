@@ -116,6 +116,17 @@ def test_protective_calls_are_paced_among_themselves():
     assert round(bucket.reserve(), 9) == 5.3  # lower calls pay for the protective ones
 
 
+def test_the_protective_ledger_refills_with_time():
+    """The protective calls' own ledger earns tokens with time like the shared one: without,
+    each stop, close or cancel ever sent stayed owed there, and a bot's later protective calls
+    waited longer and longer (3 protective calls: the fourth waited 0.3 s however long after)."""
+    fake = FakeTime(0.0)
+    bucket = TokenBucket(10.0, burst=1, clock=fake.clock, sleep=fake.sleep)
+    assert [round(bucket.reserve(protective=True), 9) for _ in range(3)] == [0.0, 0.1, 0.2]
+    fake.sleep(10.0)  # long enough to repay them all
+    assert bucket.reserve(protective=True) == 0.0
+
+
 def test_a_wait_in_the_extra_cap_is_announced_to_the_actors_liveness(tmp_path):
     """A call waiting in the extra cap (rate_limit_per_s) was announced only for the request
     timeout (the meter's mark before it), so a wait longer than that looked like a hung actor
