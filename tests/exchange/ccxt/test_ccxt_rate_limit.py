@@ -201,11 +201,14 @@ def test_an_entry_refused_by_the_extra_cap_gives_back_its_order_windows(tmp_path
         emu.stop()
 
 
-def test_a_reconciliation_waiting_in_the_extra_cap_gives_way_to_an_order_report(tmp_path):
+@pytest.mark.parametrize("during", [False, True], ids=["waiting-before", "arriving-during"])
+def test_a_reconciliation_waiting_in_the_extra_cap_gives_way_to_an_order_report(tmp_path,
+                                                                                during):
     """README: while a reconciliation's read waits for budget, an order report waiting for its
     actor sets it aside (exchange/fence.py `preemptible`). In the extra cap it waited its whole
     turn (20 s behind one ticker poll at rate_limit_per_s = 2), the report behind it, and went
-    out; set aside, it books nothing there either."""
+    out; set aside, it books nothing there either. `during`: the report arrives after the wait
+    began (after its first step): the wait is taken in steps, each one asking again."""
     from exchange.budget import Priority, call_priority
     from exchange.fence import CallScope, Preempted, call_scope, preemptible
 
@@ -218,7 +221,9 @@ def test_a_reconciliation_waiting_in_the_extra_cap_gives_way_to_an_order_report(
         gw.fetch_tickers(["BTC/USDT:USDT", "ETH/USDT:USDT"])
         debt = gw.bucket.reserve(0.0)
         sent = len(emu.requests)
-        with call_scope(CallScope(urgent=lambda prices: True)), preemptible(), \
+        sleeps = len(fake.sleeps)
+        urgent = (lambda prices: len(fake.sleeps) > sleeps) if during else (lambda prices: True)
+        with call_scope(CallScope(urgent=urgent)), preemptible(), \
                 call_priority(Priority.RECONCILE), pytest.raises(Preempted):
             gw.fetch_positions()
         assert len(emu.requests) == sent
