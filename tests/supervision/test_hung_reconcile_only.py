@@ -219,3 +219,18 @@ def test_a_given_up_runs_late_report_is_not_taken_for_the_current_runs(tmp_path)
         wait_until(lambda: not r.runs[1].is_alive()
                    and r.sup.reconcile_only.started_at(BTC) is None,
                    message="the current run reported and ended")
+
+
+def test_a_resume_stops_the_run_still_starting(tmp_path):
+    """A person's resume hands the symbol back to its actor: a reconcile-only run still starting
+    is stopped (its late report is a stopped run's and stops nothing). Only forgotten, it lived
+    on after its start, an actor of the symbol nobody would ever stop, beside the resumed one."""
+    with rig(tmp_path) as r:
+        run = r.runs[0]
+        r.restore.hold.clear()  # the resumed actor's restore does not hang
+        r.sup.resume(BTC)
+        wait_until(lambda: r.sup.children[BTC].state is ChildState.RUNNING,
+                   message="BTC resumed")
+        r.restore.releases[0].set()  # the run's start goes on
+        wait_until(lambda: not run.is_alive(), message="the run stopped after its start")
+        assert r.sup.children[BTC].state is ChildState.RUNNING
