@@ -208,6 +208,26 @@ def test_each_thread_gets_its_own_ccxt_instance(emu, tmp_path):
     gw.close()
 
 
+@pytest.mark.parametrize("modes", [dict(sandbox=True, hedge_mode=True), dict(demo=True)],
+                         ids=["sandbox-hedge", "demo"])
+def test_the_venue_modes_of_the_settings_reach_the_gateway(modes):
+    """exchange.sandbox / demo / hedge_mode from the settings decide which host and account
+    the orders go to (testnet, demo, or the real money's) and how they are sided; the test
+    above builds only with all three off, so dropping one went unseen."""
+    from types import SimpleNamespace
+
+    from exchange.ccxt.factory import gateway_from_settings
+
+    settings = SimpleNamespace(**{"exchange": "bybit", "sandbox": False, "demo": False,
+                                  "hedge_mode": False, "timeout_ms": 1500, **modes})
+    gw = gateway_from_settings(settings, environ={})  # nothing is asked of the venue yet
+    try:
+        assert (gw.sandbox, gw.demo, gw.hedge_mode) == (
+            modes.get("sandbox", False), modes.get("demo", False), modes.get("hedge_mode", False))
+    finally:
+        gw.close()
+
+
 def test_built_from_settings_fields_and_satisfies_the_port(emu, tmp_path):
     from types import SimpleNamespace
 
