@@ -54,6 +54,15 @@ def test_an_unreconciled_position_is_named_in_the_table_and_the_status_reply(tmp
         assert "as the books last held them" in line, line
         line = next((x for x in reply.splitlines() if "NOT RECONCILED" in x), None)
         assert line is not None and BTC in line and ETH not in line, reply
+        # the same lines as an older version wrote them, without the field: not judged (it
+        # said nothing either way; every position of a bot not restarted since an upgrade
+        # read as unchecked, in red)
+        older = account.status({}, now)
+        for actor in older["actors"]:
+            actor.pop("reconciled", None)
+        status = combine_status(BOT, {"main": older}, now, grouped=False)
+        assert "NOT RECONCILED" not in render_table(status)
+        assert "NOT RECONCILED" not in status_text(status)
 
 
 def test_a_position_priced_long_ago_says_how_old_its_price_is_in_the_status_reply(tmp_path):
