@@ -219,13 +219,40 @@ def test_the_venue_modes_of_the_settings_reach_the_gateway(modes):
     from exchange.ccxt.factory import gateway_from_settings
 
     settings = SimpleNamespace(**{"exchange": "bybit", "sandbox": False, "demo": False,
-                                  "hedge_mode": False, "timeout_ms": 1500, **modes})
+                                  "hedge_mode": False, "timeout_ms": 1500,
+                                  "entry_max_wait_s": 0.25, **modes})
     gw = gateway_from_settings(settings, environ={})  # nothing is asked of the venue yet
     try:
         assert (gw.sandbox, gw.demo, gw.hedge_mode) == (
             modes.get("sandbox", False), modes.get("demo", False), modes.get("hedge_mode", False))
+        # exchange.entry_max_wait_s: how long an entry may wait for budget before it is
+        # refused (found by a mutation audit: the setting dropped here failed no test)
+        assert gw.meter.waits.entry_s == 0.25
     finally:
         gw.close()
+
+
+@pytest.mark.parametrize("modes, host", [({}, "wss://stream.{hostname}/"),
+                                         (dict(demo=True), "wss://stream-demo.{hostname}/"),
+                                         (dict(sandbox=True), "wss://stream-testnet.{hostname}/")],
+                         ids=["live", "demo", "sandbox"])
+def test_the_streams_log_in_on_the_host_of_the_accounts_mode(modes, host):
+    """The private stream of a demo or testnet account goes to that mode's host, as its REST
+    calls do (runtime/stream_wiring.py passes exchange.sandbox / demo to the streams' factory).
+    Found by a mutation audit: the factory ignoring `demo` failed no test; the demo keys' login
+    would then be refused on the real-money host, every stream down and REST polling alone."""
+    import asyncio
+
+    from exchange.ccxt.factory import pro_exchange_factory
+
+    async def private_url() -> str:
+        ex = pro_exchange_factory("bybit", None, **modes)()  # built in the streams' loop
+        try:
+            return str(ex.urls["api"]["ws"]["private"]["contract"])
+        finally:
+            await ex.close()
+
+    assert asyncio.run(private_url()).startswith(host)
 
 
 def test_built_from_settings_fields_and_satisfies_the_port(emu, tmp_path):
