@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from loguru import logger
 
 from cluster.lease import Lease
@@ -43,10 +44,13 @@ class Journaled:
 
 
 def _journal_when_ready(handle: AccountHandle, announce: Callable[[str, str, dict[str, Any]], bool],
+                        held: Callable[[], dict[str, Held]] | None = None,
                         **kwargs: Any) -> Journaled:
     """Run journal_when_ready for LEASE's takeover on a real thread to its end, the account
-    held by `handle`, with `announce` and a cluster table that records (`kwargs`: its own)."""
+    held by `handle` (or what `held` says the node holds), with `announce` and a cluster table
+    that records (`kwargs`: its own)."""
     out = Journaled()
+    held = held or (lambda: {"a0": Held(lease=LEASE, handle=handle, started_at=0.0)})
 
     class Registry:
         def record_takeover(self, lease: Lease, kind: str) -> None:
@@ -61,8 +65,7 @@ def _journal_when_ready(handle: AccountHandle, announce: Callable[[str, str, dic
         thread = threading.Thread(target=journal_when_ready, args=("a0", LEASE, handle,
                                                                     "takeover"),
                                   kwargs={"node_id": "node-b",
-                                          "held": lambda: {"a0": Held(lease=LEASE, handle=handle,
-                                                                      started_at=0.0)},
+                                          "held": held,
                                           "announce": announce, "registry": Registry(),
                                           "log": logger, **kwargs})
         thread.start()
@@ -120,6 +123,32 @@ class FailingRepo:
                correlation_id: str) -> None:
         self.tried.append(type_)
         raise ConnectionError("server closed the connection unexpectedly")
+
+
+@pytest.mark.parametrize("now_held", ["nothing", "a later epoch"])
+def test_an_account_stopped_before_it_ran_is_not_announced(now_held: str) -> None:
+    """Mutation audit (cluster/node_ready.py): journaling went on when the account the thread
+    waits for was stopped before it ran (`break` for the `return`), or when the node now runs
+    the account under another start (the handle check dropped), and no test failed. Either way
+    a takeover that never ran here was announced when the wait ran out: a `cluster_takeover`
+    alert and a journal entry for an epoch that is over (the node already runs, and announces,
+    the later one), or a cluster-table row with a ready time for an account that never ran.
+    The lease was lost or the node stops (`nothing`), or the account was stopped and taken
+    again under epoch 8 (`a later epoch`): the thread ends without a word."""
+    later = Lease(account="a0", owner="node-b", epoch=8, expires_at_ms=0, renewed_at_ms=0,
+                  previous_owner="node-b")
+    now = {} if now_held == "nothing" else {
+        "a0": Held(lease=later, handle=IdleAccount(), started_at=1.0)}
+    announced: list[dict[str, Any]] = []
+
+    def announce(account: str, message: str, data: dict[str, Any]) -> bool:
+        announced.append(data)
+        return True
+
+    run = _journal_when_ready(NeverRunning(), announce, held=lambda: dict(now),
+                              ready_timeout_s=0.2)
+    assert announced == [] and run.recorded == [] and run.uncaught == []
+    assert not [line for line in run.lines if "a0" in line], run.lines
 
 
 def test_a_takeover_whose_journal_commit_fails_is_still_alerted() -> None:
@@ -188,3 +217,4 @@ def test_an_account_with_a_quarantined_symbol_runs_and_its_takeover_is_recorded(
     finally:
         stop_all([account], logger)
         account.close()
+
