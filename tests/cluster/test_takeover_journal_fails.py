@@ -218,3 +218,64 @@ def test_an_account_with_a_quarantined_symbol_runs_and_its_takeover_is_recorded(
         stop_all([account], logger)
         account.close()
 
+
+def _opened_account(tmp_path: Path) -> AccountRuntime:
+    """A real AccountRuntime (paper exchange, SQLite journal, its alerts), opened and built."""
+    config = tmp_path / "config.toml"
+    config.write_text(HOOK_CONFIG)
+    settings = load_settings(config)
+    account = AccountRuntime(settings, settings.data_dir_path(), logger=logger, tagged=False)
+    account.open()
+    account.build()
+    return account
+
+
+def test_a_journaled_takeover_is_alerted_once_with_its_epoch(tmp_path: Path) -> None:
+    """Rule: takeovers are journaled and alerted. Mutation audit (runtime/cluster_node.py
+    `announce_takeover`): dropping the `cluster_takeover` alert after a journal commit that
+    succeeds, or journaling every takeover under one correlation id, survived every test
+    naming the module (only the failing commit's alert was tested): a node took an account
+    over and nobody was told, or the journal could not tell one takeover's epoch from
+    another's (the failover check counts them per epoch). Real AccountRuntime (SQLite
+    journal, real Alerts)."""
+    from runtime.cluster_node import announce_takeover
+
+    account = _opened_account(tmp_path)
+    try:
+        assert account.repo is not None and account.alerts is not None
+        message = "account a0 taken over by node node-b at epoch 7 from node-a"
+        assert announce_takeover(account, "node-b", message,
+                                 {"epoch": 7, "previous_owner": "node-a"}) is True
+        sent = [a for a in account.alerts.sent if a["kind"] == "cluster_takeover"]
+        assert [(a["message"], a["node"], a["epoch"], a["previous_owner"]) for a in sent] == [
+            (message, "node-b", 7, "node-a")]
+        path = account.repo.path
+    finally:
+        account.close()
+    with sqlite3.connect(path) as con:
+        rows = con.execute("SELECT correlation_id FROM events WHERE type = 'ClusterTakeover'"
+                           ).fetchall()
+    con.close()
+    assert rows == [("takeover-7",)]
+
+
+def test_a_takeover_met_by_a_closed_journal_is_not_journaled_nor_alerted(
+        tmp_path: Path) -> None:
+    """Mutation audit: `announce_takeover` saying True when the account's writer had stopped
+    (the account stopped here meanwhile) survived every test naming the module. The node
+    would then record in the cluster table a takeover its account's journal lacks (the order
+    journal first, then the table, exists to rule that out) and log it running at that epoch.
+    It says False and alerts nothing: the node that runs the account next announces its own."""
+    from runtime.cluster_node import announce_takeover
+
+    account = _opened_account(tmp_path)
+    repo, alerts = account.repo, account.alerts
+    assert repo is not None and alerts is not None
+    try:
+        repo.close()  # the account's writer stopped under the announcing thread
+        assert announce_takeover(account, "node-b", "taken over",
+                                 {"epoch": 7, "previous_owner": "node-a"}) is False
+        assert [a for a in alerts.sent if a["kind"] == "cluster_takeover"] == []
+    finally:
+        account.close()
+
