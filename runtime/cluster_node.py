@@ -248,10 +248,7 @@ class NodeRun:
     def _alert(self, account: str, kind: str, message: str) -> None:
         """An alert through the account's hooks (ClusterNode: a lease lost under it)."""
         runtime = next((r for r in self.accounts() if r.name == account), None)
-        if runtime is not None and runtime.alerts is not None:
-            runtime.alerts.alert(None, kind, message, node=self.node_id)
-        else:
-            logger.error("ALERT {}: {}", kind, message)
+        alert_account(runtime, self.node_id, kind, message)
 
     def _announce(self, account: str, message: str, data: dict[str, Any]) -> bool:
         """Journal the takeover in the account's own journal and alert through its alerts
@@ -260,6 +257,15 @@ class NodeRun:
         Announce)."""
         runtime = next((r for r in self.accounts() if r.name == account), None)
         return announce_takeover(runtime, self.node_id, message, data)
+
+
+def alert_account(runtime: AccountRuntime | None, node_id: str, kind: str, message: str) -> None:
+    """NodeRun._alert for the account's runtime: through its alert hooks while it runs here,
+    else one ERROR line."""
+    if runtime is not None and runtime.alerts is not None:
+        runtime.alerts.alert(None, kind, message, node=node_id)
+    else:
+        logger.error("ALERT {}: {}", kind, message)
 
 
 def announce_takeover(runtime: AccountRuntime | None, node_id: str, message: str,

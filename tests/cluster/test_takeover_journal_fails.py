@@ -279,3 +279,26 @@ def test_a_takeover_met_by_a_closed_journal_is_not_journaled_nor_alerted(
     finally:
         account.close()
 
+
+def test_a_lease_lost_under_a_running_account_reaches_its_alert_hooks(tmp_path: Path) -> None:
+    """Rule: a lease lost under an account is alerted (README: `cluster_lease_lost` through the
+    account's hooks). Mutation audit: the node's alert (runtime/cluster_node.py
+    `NodeRun._alert`) only logging, never reaching the account's hooks, survived every test
+    naming the module (the node's own tests inject their alert): an outage that stopped every
+    account reached no webhook, command or chat. Through the account's real Alerts while it
+    runs here; one ERROR line once it does not."""
+    from runtime.cluster_node import alert_account
+
+    account = _opened_account(tmp_path)
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="ERROR")
+    try:
+        assert account.alerts is not None
+        alert_account(account, "node-b", "cluster_lease_lost", "a0: lease epoch 7 was lost")
+        assert [(a["kind"], a["message"], a["node"]) for a in account.alerts.sent] == [
+            ("cluster_lease_lost", "a0: lease epoch 7 was lost", "node-b")]
+        alert_account(None, "node-b", "cluster_lease_lost", "a0: lease epoch 8 was lost")
+        assert lines == ["ALERT cluster_lease_lost: a0: lease epoch 8 was lost"]
+    finally:
+        logger.remove(sink)
+        account.close()
