@@ -55,3 +55,22 @@ def test_a_node_says_which_enabled_services_it_does_not_serve(tmp_path: Path,
     said = [line for line in log.splitlines() if "not served on a cluster node" in line]
     assert len(said) == 1, log[-3000:]
     assert "WARNING" in said[0] and "telegram.enabled, signals.enabled" in said[0]
+
+
+def test_the_dashboard_is_named_only_when_the_config_turns_it_on(tmp_path: Path) -> None:
+    """The dashboard is on by default, and a node does not serve it. Mutation audit: naming it
+    whenever it is on (not only when the file sets it) survived every test naming the module:
+    every node whose config leaves `[dashboard]` out then warned at each start about a service
+    nobody asked for. Only a file that sets `dashboard.enabled = true` is told."""
+    from config.loader import load_settings
+    from runtime.cluster_node import unserved_services
+
+    base = (CONFIG.format(port=1, url="postgresql://u@127.0.0.1:1/db")
+            .replace("[dashboard]\nenabled = false\n", "")
+            .replace("[telegram]\nenabled = true\nchat_ids = [42]\n", "")
+            .replace("[signals]\nenabled = true\nport = 0\n", ""))
+    config = tmp_path / "config.toml"
+    config.write_text(base)
+    assert unserved_services(load_settings(config)) == ""
+    config.write_text(base + "[dashboard]\nenabled = true\n")
+    assert unserved_services(load_settings(config)) == "dashboard.enabled"
