@@ -5,6 +5,7 @@ fails part-way stops what it started, and says so when something would not stop.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from cluster.node import StartAbandoned
 from config.loader import load_settings
 from runtime.cluster_node import database_url
 from runtime.cluster_node import node_settings as for_node
-from runtime.node_accounts import NodeAccounts, start_runtime
+from runtime.node_accounts import NodeAccount, NodeAccounts, start_runtime
+from runtime.round_gate import AccountLeft, RoundGate
 from storage.cluster_database import same_postgres_database
 from tests.cluster.test_node_settings import config
 
@@ -68,6 +70,10 @@ class Runtime:
     stuck: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     sup: None = None
+    name: str = "a0"
+    repo: None = None
+    round: RoundGate = field(default_factory=RoundGate)
+    stopped: threading.Event = field(default_factory=threading.Event)
 
     def _step(self, name: str) -> None:
         self.calls.append(name)
@@ -85,6 +91,7 @@ class Runtime:
 
     def stop(self) -> list[str]:
         self._step("stop")
+        self.stopped.set()
         return self.stuck
 
     def close(self) -> None:
@@ -136,3 +143,34 @@ def test_accounts_on_one_venue_share_its_polling_budget_on_a_node(tmp_path: Path
     assert runtime.feed_sharers == 2
     alone = rest_poll_interval(accounts[0])
     assert rest_poll_interval(accounts[0], runtime.feed_sharers) > alone
+
+
+def test_an_account_stops_only_after_the_run_loops_step_under_way_ends() -> None:
+    """The node stops an account (lease lost, hand-over, node stopping) while the run loop's
+    status, protections or controls step may be under way on it. Mutation audit (gap N05):
+    `NodeAccount.stop` not waiting for that step (`gate.wait_steps`) survived every test
+    naming the module: the actors then stopped under the step, so a protections pass ran
+    beside the stop's `guard.catch_up` (both could count the same new fills) and a queued
+    `bot.py signal` met stopped actors and was marked skipped instead of staying queued for
+    the next owner. Real threads and RoundGate; the runtime is injected. The step holds until
+    the actors stop or 5 s pass, so a stop that does not wait is seen at once."""
+    runtime = Runtime(fail=())
+    entered = threading.Event()
+
+    def step() -> None:
+        with runtime.round.step():
+            entered.set()
+            runtime.stopped.wait(5)
+            runtime.calls.append("step ended")
+
+    stepping = threading.Thread(target=step, name="run-loop")
+    stepping.start()
+    assert entered.wait(30)
+    stopper = threading.Thread(target=NodeAccount(runtime).stop, name="node")
+    stopper.start()
+    stopper.join(60)
+    stepping.join(60)
+    assert not stopper.is_alive() and not stepping.is_alive()
+    assert runtime.calls == ["step ended", "stop"]
+    with pytest.raises(AccountLeft), runtime.round.step():
+        pass  # and a later step does not run at all
