@@ -51,3 +51,29 @@ def test_a_killed_node_holds_no_account_in_its_status(pg_url: str, tmp_path: Pat
     finally:
         if node.alive():
             node.kill()
+
+
+def test_a_node_stopped_by_sigterm_says_so_and_holds_nothing(pg_url: str, tmp_path: Path,
+                                                             server: PaperServer) -> None:
+    """README: a node stopped by SIGINT/SIGTERM released its accounts before its last write,
+    so its status holds none, and a graceful stop is not read as a kill. Mutation audit
+    (runtime/cluster_node.py `run_node`): dropping the final `running: false` snapshot after
+    the node's stop survived every test naming the module: `bot.py status` then read a clean
+    stop as a node killed mid-run (`stale`), still holding the accounts other nodes had taken
+    over at once."""
+    config = write_config(tmp_path, server=server, pg_url=pg_url, accounts=1, ttl_s=2.0,
+                          margin_s=0.6, timeout_ms=1000)
+    node = Node(name="a", config=config, data_dir=tmp_path / "a").start()
+    try:
+        wait_until(lambda: held_in_snapshot(node.data_dir), timeout=90, interval=0.1,
+                   message="the node's status names the account it holds")
+        assert node.stop() == 0
+        written = json.loads((node.data_dir / "status.json").read_text())
+        assert written["bot"]["running"] is False
+        assert written["cluster"]["this_node"]["accounts"] == {}
+        dump = status_dump(node.data_dir)
+        assert dump is not None and dump["bot"]["running"] is False
+        assert dump["bot"]["stale"] is False  # a clean stop, not a kill
+    finally:
+        if node.alive():
+            node.kill()
