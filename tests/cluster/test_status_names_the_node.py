@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from cluster import LeaseSettings, LeaseStore, open_database
 from tests.cluster.node_support import REPO, Node, PaperServer, write_config
 from tests.support.waiting import wait_until
 
@@ -58,6 +59,11 @@ def test_the_status_table_names_the_node_and_what_it_holds(pg_url: str, tmp_path
                    message="the second node wrote its status")
         held = this_node(holder.data_dir)
         epoch = held["accounts"]["acct0"]["epoch"]
+        # the epoch it runs under, the lease's (mutation audit: the status giving any other
+        # number, 0 here, survived: the operator could not match its orders' ids, `-e<epoch>-`)
+        lease = LeaseStore(open_database(pg_url), LeaseSettings()).current("acct0")
+        assert lease is not None and (lease.owner, lease.epoch) == (held["node"], epoch)
+        assert epoch >= 1
         text = status_text(config, holder.data_dir)
         assert f"cluster node {held['node']}: holds acct0 (epoch {epoch})" in text, text
         text = status_text(config, idle.data_dir)
