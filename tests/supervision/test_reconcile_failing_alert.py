@@ -95,3 +95,33 @@ def test_a_wall_clock_stepped_back_does_not_hold_the_alert_back(tmp_path):
         account.status({}, back + GRACE_S / 2 + 1)  # the grace is over, counted across the step
         [alert] = failing(account)
         assert alert["symbols"] == [BTC]
+
+
+def test_a_symbol_not_running_is_left_to_the_supervisors_alerts():
+    """A quarantined, restarting or backing-off symbol's unreconciled position is the
+    supervisor's business (its escalation and restart alerts), not this watch's: the alert's
+    words ("the position and its stop are kept, retried") are not true of it. Mutation audit:
+    judging every state alike failed no test. The watch as the account runs it, fed status lines
+    shaped as supervision/status.py writes them (the states are ChildState's)."""
+    from loguru import logger
+
+    from supervision.child import ChildState
+    from supervision.reconcile_watch import ReconcileWatch
+
+    class Sent:
+        def __init__(self) -> None:
+            self.sent: list[tuple[str | None, str, dict]] = []
+
+        def alert(self, symbol: str | None, kind: str, message: str, **data: object) -> None:
+            self.sent.append((symbol, kind, data))
+
+    alerts = Sent()
+    watch = ReconcileWatch(alerts=alerts, logger=logger)
+    lines = [{"symbol": f"S{n}/USDT:USDT", "state": state.value, "position": {"qty": "1"},
+              "reconciled": False} for n, state in enumerate(ChildState)]
+    for now in (0.0, GRACE_S + 1):
+        watch.observe({"actors": lines}, now)
+    [(symbol, kind, data)] = alerts.sent
+    running_line = next(a for a in lines if a["state"] == ChildState.RUNNING.value)
+    assert (symbol, kind, data["symbols"]) == (running_line["symbol"], "reconcile_failing",
+                                               [running_line["symbol"]])
