@@ -279,8 +279,14 @@ def fmt_ms(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
+def counted(n: int, noun: str) -> str:
+    """`n` and the noun, plural unless it is one ("1 gap", "30 candles")."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def describe_gaps(c: Candles, limit: int = 5) -> str:
-    parts = [f"line {g.line}: {c.missing_candles(g)} candles missing after {fmt_ms(g.after_ms)}"
+    parts = [f"line {g.line}: {counted(c.missing_candles(g), 'candle')} missing after "
+             f"{fmt_ms(g.after_ms)}"
              for g in c.gaps[:limit]]
     more = f" and {len(c.gaps) - limit} more" if len(c.gaps) > limit else ""
     return "; ".join(parts) + more

@@ -15,6 +15,7 @@ from typing import Any
 from backtest.candles import (
     Candles,
     DataError,
+    counted,
     coverage_holes,
     describe_coverage,
     describe_gaps,
@@ -187,7 +188,7 @@ def load_all(settings: Any, args: argparse.Namespace,
     gappy = [(s, c) for s, c in candles.items() if c.gaps]
     if gappy and not args.allow_gaps:
         _, c = gappy[0]
-        raise DataError(f"{c.path}: {len(c.gaps)} gaps ({describe_gaps(c, 3)}); "
+        raise DataError(f"{c.path}: {counted(len(c.gaps), 'gap')} ({describe_gaps(c, 3)}); "
                         "run with --allow-gaps to backtest across them")
     holes = coverage_holes(candles)
     if holes and not args.allow_gaps:

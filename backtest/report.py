@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from backtest.candles import coverage_holes
+from backtest.candles import counted, coverage_holes
 from backtest.engine import RunResult, symbols_of
 from backtest.metrics import equity_curve, group, summary
 from backtest.protections import configured
@@ -165,7 +165,7 @@ def _notes(report: dict[str, Any], out: io.StringIO) -> None:
     the data, a kill switch trip, what was not simulated, the decision loops' warnings."""
     for sym, d in report["data"].items():  # plain lines: never wrapped
         if d["gaps"]:
-            out.write(f"{sym}: ran with {len(d['gaps'])} gaps in {d['file']} "
+            out.write(f"{sym}: ran with {counted(len(d['gaps']), 'gap')} in {d['file']} "
                       f"(first at line {d['gaps'][0]['line']})\n")
     for sym, d in report["data"].items():
         if "missing_before_after" in d:

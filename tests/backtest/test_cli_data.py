@@ -35,7 +35,7 @@ GOOD = "1515560100000,0.1,0.2,0.05,0.15,1\n1515560400000,0.1,0.2,0.05,0.15,1\n"
      "line 3: not a number"),
     ("1515560100000,0.1,0.2,0.05,0.15,1\n1515560400000,0.1,\x1b[2J,0.05,0.15,1\n",
      "line 3: not a number in 1515560400000,0.1,\\x1b[2J,0.05"),  # no terminal escape
-    (GOOD + "1515561000000,0.1,0.2,0.05,0.15,1\n", "1 gaps (line 4: 1 candles missing"),
+    (GOOD + "1515561000000,0.1,0.2,0.05,0.15,1\n", "1 gap (line 4: 1 candle missing"),
     # a quote not closed on its line: the csv module read on to the next one (an error naming
     # a later line), or, past its field size limit, raised a traceback (found by review)
     (GOOD + '1515560700000,"0.1,0.2,0.05,0.15,1\n1515561000000,0.1,0.2,0.05,0.15,1\n'
@@ -59,7 +59,7 @@ def test_gaps_run_when_allowed_and_are_listed(tmp_path: Path,
     code, out, err = _bt(capsys, "--csv", f"{ETH}={path}", "--allow-gaps", "--no-charts",
                          "--no-progress", "--out", str(tmp_path / "o"))
     assert code == 0, err
-    assert f"{ETH}: ran with 1 gaps in {path} (first at line 201)" in out
+    assert f"{ETH}: ran with 1 gap in {path} (first at line 201)" in out
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["data"][ETH]["gaps"][0]["missing"] == 30
 

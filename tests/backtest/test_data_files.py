@@ -38,7 +38,7 @@ def test_a_data_files_named_timeframe_is_its_timeframe_not_its_commonest_step(tm
     _minutes_file(data / cli.file_name(LTC_SYMBOL, "1m"), list(range(200)))
     settings = load_settings(ROOT / "examples" / "backtest.toml")
     argv = ["backtest", "--data", str(data), "--timeframe", "1m"]
-    gaps = r"ETHBTC_USDT_USDT-1m\.csv: \d+ gaps \(line [34]: 1 candles missing"
+    gaps = r"ETHBTC_USDT_USDT-1m\.csv: \d+ gaps \(line [34]: 1 candle missing"
     with pytest.raises(cli.DataError, match=gaps):
         cli.load_all(settings, bot.parser().parse_args(argv))
     for args in (argv, ["backtest", "--data", str(data)]):  # the one file found: its name too

@@ -37,7 +37,7 @@ def test_a_symbol_only_a_sweep_value_lists_is_read_and_checked_at_the_start(
         "--sweep", f'symbols.list=["{ETH}"],["{LTC}"]']))
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1, err
-    assert "LTCBTC_USDT_USDT-5m.csv: 1 gaps (line 201: 30 candles missing" in err
+    assert "LTCBTC_USDT_USDT-5m.csv: 1 gap (line 201: 30 candles missing" in err
     assert not out.exists() or not list(out.iterdir())  # no run ran
 
 
