@@ -19,10 +19,13 @@ from typing import Any
 
 from backtest import candles as C
 from backtest import engine, report
+from backtest.driver import MarketClock
+from backtest.memory_repo import MemoryRepository
 from backtest.sim_exchange import SimExchange
 from backtest.trades import closed_trades
 from config.loader import load_settings
 from tests.backtest.test_metrics import FEE, HOUR, SYMBOL, T0, Script
+from trading.commands import Escalate
 
 
 class RefusesCloses:
@@ -204,3 +207,28 @@ def test_an_emergency_close_that_fails_is_reported_once_and_the_run_goes_on(
     assert [line for line in result.log.lines if "emergency close failed" in line] == [
         "emergency close failed: RuntimeError: emergency close refused by the test"]
     assert report.build(result)["summary"]["open_at_end"] == 1
+
+
+def _escalate(repo: Any, clock: Any, at: float, symbol: str, close: bool = True) -> None:
+    clock.now = at
+    repo.escalated(symbol, Escalate(reason="close failed", attempts=2, last_error=None,
+                                    close=close))
+
+
+def test_the_kill_switch_counts_distinct_symbols_within_the_window_as_the_supervisor() -> None:
+    """As supervision/escalation.py counts: distinct symbols, escalations at most
+    kill_switch_window_s old (the bound included), tripped once at its first time. Found by
+    mutation: counting every escalation, or every one ever, or re-stamping the trip, passed the
+    backtest tests (a backtest would stop entering on every symbol for one symbol's trouble)."""
+    clock = MarketClock(0.0)
+    repo = MemoryRepository(clock, kill_switch=(1, 600.0))
+    _escalate(repo, clock, 0.0, "AAA")
+    _escalate(repo, clock, 300.0, "AAA")  # one symbol twice: one symbol
+    assert repo.kill_switch is None
+    _escalate(repo, clock, 901.0, "BBB")  # AAA's last was 601 s ago: outside the window
+    assert repo.kill_switch is None
+    _escalate(repo, clock, 1501.0, "CCC")  # BBB's was 600 s ago: inside (the bound counts)
+    assert repo.kill_switch == (1501.0, "2 symbols escalated within 600s")
+    _escalate(repo, clock, 1502.0, "DDD")
+    assert repo.kill_switch == (1501.0, "2 symbols escalated within 600s")  # tripped once
+    assert [s for _, s, _ in repo.escalations] == ["AAA", "AAA", "BBB", "CCC", "DDD"]
