@@ -232,3 +232,17 @@ def test_the_kill_switch_counts_distinct_symbols_within_the_window_as_the_superv
     _escalate(repo, clock, 1502.0, "DDD")
     assert repo.kill_switch == (1501.0, "2 symbols escalated within 600s")  # tripped once
     assert [s for _, s, _ in repo.escalations] == ["AAA", "AAA", "BBB", "CCC", "DDD"]
+
+
+def test_an_alert_only_escalation_owes_no_emergency_close() -> None:
+    """`Escalate(close=False)` (a persistent contradiction about a position that may still be
+    open and protected) is counted, and no emergency close is owed, as the supervisor runs none
+    (trading/commands.py). Found by mutation: owing a close for every escalation passed the
+    backtest tests, and would close a protected position the bot keeps."""
+    clock = MarketClock(0.0)
+    repo = MemoryRepository(clock)
+    _escalate(repo, clock, 10.0, "AAA", close=False)
+    assert repo.owed == []
+    assert repo.escalations == [(10.0, "AAA", "close failed")]
+    _escalate(repo, clock, 20.0, "BBB")
+    assert repo.owed == [("BBB", "close failed")]
