@@ -87,3 +87,18 @@ def test_one_pacer_per_process_for_every_feed():
 
     first, second = shared_pacer(0.125), shared_pacer(0.5)
     assert first is second and first.spread_s <= 0.125
+
+
+def test_each_round_sends_its_share_rounded_up_so_a_small_push_is_not_held_to_the_end():
+    """ceil(queued * ROUND_S / time left), at least one: 50 wakes over 0.125 s go 2 a round
+    (1.6 rounded up), 10 wakes one a round from the first (0.32 rounded up). Found by mutation:
+    rounding down, or dropping the floor of one, passed; a small push then waited for the end
+    of the spread and went out in one burst."""
+    for count, first in ((50, 2), (10, 1)):
+        clock = Clock()
+        pacer = WakePacer(spread_s=0.125, clock=clock, threaded=False)
+        for i in range(count):
+            pacer.add(f"S{i}", quiet_slot(), lambda s, m: True)
+        assert pacer.send_round() == first
+        assert pacer.sent == first
+
