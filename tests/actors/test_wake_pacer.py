@@ -102,3 +102,21 @@ def test_each_round_sends_its_share_rounded_up_so_a_small_push_is_not_held_to_th
         assert pacer.send_round() == first
         assert pacer.sent == first
 
+
+def test_a_delivery_that_raises_hands_the_wake_back_and_is_counted_done():
+    """A delivery that raises is a wake not delivered: handed back to its slot (the symbol's
+    next quiet price wakes again, not held behind a pending flag nobody clears) and counted
+    done, so `wait_delivered` returns. Found by mutation: taking the exception for a delivery,
+    or counting only delivered wakes done, passed."""
+    pacer = WakePacer(spread_s=0.125)
+    slot = quiet_slot()
+
+    def deliver(symbol: str, message: Any) -> bool:
+        raise RuntimeError("mailbox gone")
+
+    pacer.add("BAD", slot, deliver)
+    assert pacer.wait_delivered(timeout=10.0)
+    assert (pacer.sent, pacer.failed) == (0, 1)
+    assert slot.offer(Tick(price=D("100")), now=9.0, quiet_wake_s=0.25) == QUIET_WAKE
+    pacer.stop()
+
