@@ -120,3 +120,15 @@ def test_a_delivery_that_raises_hands_the_wake_back_and_is_counted_done():
     assert slot.offer(Tick(price=D("100")), now=9.0, quiet_wake_s=0.25) == QUIET_WAKE
     pacer.stop()
 
+
+def test_the_time_left_runs_from_the_oldest_queued_wake_not_the_newest():
+    """Wakes keep coming while a push drains: the spread is counted from the oldest one still
+    queued, so it goes out within `spread_s` of its price. Found by mutation: counting from
+    the newest passed; every new arrival then pushed the old wakes' deadline back."""
+    clock = Clock()
+    pacer = WakePacer(spread_s=0.125, clock=clock, threaded=False)
+    for i in range(50):
+        pacer.add(f"S{i}", quiet_slot(), lambda s, m: True)
+    clock.now += 0.123  # (the owner was held up: 2 ms of the oldest's spread left)
+    pacer.add("NEW", quiet_slot(), lambda s, m: True)
+    assert pacer.send_round() == 51
