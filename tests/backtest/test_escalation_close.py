@@ -46,7 +46,7 @@ class RefusesCloses:
         return getattr(self.ex, name)
 
 
-def _run(tmp: Path) -> tuple[engine.RunResult, RefusesCloses]:
+def _run(tmp: Path, journal: Path | None = None) -> tuple[engine.RunResult, RefusesCloses]:
     lines = ["timestamp,open,high,low,close,volume"]
     lines += [f"{T0 + i * HOUR},{p},{p},{p},{p},10"
               for i, p in enumerate([100, 100, 101, 101, 101, 102])]
@@ -63,7 +63,7 @@ def _run(tmp: Path) -> tuple[engine.RunResult, RefusesCloses]:
 
     result = engine.run(load_settings(tmp / "bot.toml"), {SYMBOL: C.load(tmp / "t.csv")},
                         strategy_for=lambda symbol: Script(T0 / 1000, (T0 + HOUR) / 1000),
-                        port=port)
+                        port=port, journal=journal)
     return result, box["port"]
 
 
@@ -246,3 +246,25 @@ def test_an_alert_only_escalation_owes_no_emergency_close() -> None:
     assert repo.escalations == [(10.0, "AAA", "close failed")]
     _escalate(repo, clock, 20.0, "BBB")
     assert repo.owed == [("BBB", "close failed")]
+
+
+def test_journal_holds_the_emergency_close_rows_the_report_shows(tmp_path: Path) -> None:
+    """`--journal` writes the journal the bot writes: the emergency close's rows, journaled
+    outside a decision (`MemoryRepository.record`), reach the database too. Found by mutation:
+    not forwarding `record` passed every test; the database then showed an escalated position
+    closed with no word of the close that did it."""
+    from storage import queries
+    from storage.repository import Repository
+
+    db = tmp_path / "journal.sqlite"
+    result, _ = _run(tmp_path, journal=db)
+    kept = [(at, j.data) for at, _, j in result.recorder.journal
+            if j.type == "EmergencyCloseRequested"]
+    assert len(kept) == 1
+    repo = Repository(db)
+    try:
+        rows = repo.read(queries.events, None, "EmergencyCloseRequested")
+    finally:
+        repo.close()
+    assert [(r["symbol"], r["data"]["order"], r["data"]["side"]) for r in rows] == [
+        (SYMBOL, kept[0][1]["order"], "long")]
