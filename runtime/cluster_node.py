@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,25 @@ def check_node(s: Settings, accounts: list[Settings]) -> None:
         check_shared_dir(s.resolve(s.cluster.shared_dir))
 
 
+def check_node_keys(s: Settings, accounts: list[Settings],
+                    environ: Mapping[str, str] | None = None) -> None:
+    """An account's API key variable not set in this node's environment: one line, exit 2, as
+    a single bot's exchange start refuses it (found by the README audit: the node failed the
+    account's start with a traceback and retried it for as long as it ran; a variable set but
+    empty is refused earlier, config/secrets.py credential_problem)."""
+    env = os.environ if environ is None else environ
+    for i, a in enumerate(accounts):
+        e = a.exchange
+        if e.secrets_file:
+            continue
+        for key, name in (("api_key_env", e.api_key_env), ("api_secret_env", e.api_secret_env)):
+            if name and name not in env:
+                at = f"accounts[{i}]." if s.has_accounts else ""
+                raise StartupConfigError(
+                    f"{at}exchange.{key}: environment variable {name} is not set: every "
+                    "cluster node needs the account's API key and secret in its environment")
+
+
 def check_shared_dir(path: Path) -> None:
     """Found by review: a shared dir the node cannot create or write in started a node that
     ran for ever, each account's start failing ("[Errno 2] No such file or directory") with
@@ -171,13 +191,15 @@ def _claim(registry: ClusterRegistry, node_id: str, ttl_ms: int,
 class NodeRun:
     """The node's parts for the runner: built from settings, started, stopped."""
 
-    def __init__(self, settings: Settings, data_dir: Path) -> None:
+    def __init__(self, settings: Settings, data_dir: Path,
+                 environ: Mapping[str, str] | None = None) -> None:
         c = settings.cluster
         self.settings = settings
         self.lease_settings = lease_settings(settings)
         accounts = node_settings(settings)
         check_node(settings, accounts)
         check_timing(self.lease_settings, accounts)
+        check_node_keys(settings, accounts, environ)
         self.node_id = c.node_id or new_node_id()
         url = database_url(settings)
         network_s = self.lease_settings.ttl_s / 3  # a hung call is bounded (2x this)

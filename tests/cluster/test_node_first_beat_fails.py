@@ -25,7 +25,8 @@ def test_a_first_heartbeat_that_fails_names_the_key(tmp_path: Path, pg_url: str)
         url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
         s = load_settings(config(tmp_path, storage=f'[storage]\nurl = "{url}"',
                                  cluster="exchange_timeout_ms = 2500"))
-        run = NodeRun(s, tmp_path / "data")  # the tables are created through the proxy
+        run = NodeRun(s, tmp_path / "data",  # the tables are created through the proxy
+                      environ={"BOT_API_KEY": "k", "BOT_API_SECRET": "s"})
         proxy.cut()
         with pytest.raises(StartupError) as err:
             run.start()
