@@ -76,8 +76,10 @@ def order_status(o: VenueOrder) -> str:
             return "Filled"
         case VenueOrderStatus.REJECTED:
             return "Rejected"
-        case _:  # canceled, expired
-            return "PartiallyFilledCanceled" if o.filled else "Cancelled"
+        case _:  # canceled, expired; Bybit v5: "PartiallyFilledCanceled: Only spot has this
+            # order status" (ccxt 4.5.90 reads it as 'closed'), a linear order cancelled after
+            # a partial fill is "Cancelled" with its cumExecQty
+            return "Cancelled"
 
 
 def trigger_direction(o: VenueOrder) -> int:
