@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from exchange.ccxt import convert
 from exchange.paper.exchange import PaperExchange
 from exchange.paper_server.bybit_api import BybitApi
 from tests.exchange.paper.paper_support import BTC, FakeClock, Market, ScriptedPrices
@@ -82,3 +83,20 @@ def test_orders_say_the_time_in_force_bybit_gives_them(paper: PaperExchange) -> 
     assert client.fetch_closed_order(str(market.id), BTC)["timeInForce"] == "IOC"
     [resting] = client.fetch_open_orders(BTC)
     assert resting["id"] == str(limit.id) and resting["timeInForce"] == "GTC"
+
+
+def test_a_resting_limit_orders_fill_time_is_when_it_filled_not_when_it_was_placed(
+    paper: PaperExchange, clock: FakeClock, prices: ScriptedPrices,
+) -> None:
+    """Bybit's `updatedTime` (ccxt's lastTradeTimestamp, the gateway's `last_fill_at`) of a
+    limit order that rested, then filled: the fill's time, which reconciliation journals as
+    the fill's `filled_at`; its creation time would date the fill to when it was placed."""
+    client = in_process_client(BybitApi(paper))
+    client.load_markets()
+    placed = paper.create_order(BTC, "limit", "buy", D("0.01"), D("59000"),
+                                {"clientOrderId": "rest-2"})
+    Market(clock, prices).move(BTC, "59500", "58900", step_s=30)  # filled a minute later
+    filled = paper.fetch_order(str(placed.id), BTC)
+    assert filled.last_fill_at == placed.timestamp + 60_000
+    assert convert.order(client.fetch_closed_order(str(placed.id), BTC), settle="USDT") == filled
+
