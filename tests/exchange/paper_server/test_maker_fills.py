@@ -100,3 +100,19 @@ def test_a_resting_limit_orders_fill_time_is_when_it_filled_not_when_it_was_plac
     assert filled.last_fill_at == placed.timestamp + 60_000
     assert convert.order(client.fetch_closed_order(str(placed.id), BTC), settle="USDT") == filled
 
+
+def test_an_open_positions_unrealized_pnl_and_mark_read_back_as_the_paper_exchange_says(
+    paper: PaperExchange, clock: FakeClock, prices: ScriptedPrices,
+) -> None:
+    """The position row's `unrealisedPnl` and `markPrice` (ccxt's unrealizedPnl / markPrice,
+    the gateway's VenuePosition): after the price moved, the P&L the status shows is the paper
+    exchange's, not a 0 read from a row that never carried it."""
+    client = in_process_client(BybitApi(paper))
+    client.load_markets()
+    paper.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "long-1"})
+    Market(clock, prices).move(BTC, "61000")
+    [mine] = paper.fetch_positions([BTC])
+    assert mine.unrealized_pnl is not None and mine.unrealized_pnl > 0
+    [raw] = [p for p in client.fetch_positions([BTC]) if p["contracts"]]
+    theirs = convert.position(raw)
+    assert (theirs.unrealized_pnl, theirs.mark_price) == (mine.unrealized_pnl, mine.mark_price)
