@@ -174,3 +174,35 @@ def test_a_store_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
     assert r.stderr.strip().splitlines() == [
         f"paper server: {store}: the paper exchange store is not a readable database (file is "
         "not a database); move it aside to start a fresh paper account"]
+
+
+@pytest.mark.parametrize(("content", "error"), [
+    ('{"api_key": "paper-k"}\n', "KeyError"),  # the secret's line lost in an edit
+    ('["paper-k", "paper-s"]\n', "TypeError"),  # JSON, not an object
+])
+def test_a_keys_file_without_its_two_fields_is_one_line(tmp_path: Path, content: str,
+                                                        error: str) -> None:
+    """A keys file that is JSON but not {api_key, api_secret}: one line naming the file, never
+    a KeyError / TypeError traceback."""
+    keys = tmp_path / "keys.json"
+    keys.write_text(content)
+    keys.chmod(0o600)
+    r = run_server("--port", str(free_port()), "--store", str(tmp_path / "p.sqlite"),
+                   "--keys", str(keys),
+                   env_extra={"PAPER_SERVER_API_KEY": "", "PAPER_SERVER_API_SECRET": ""})
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"paper server: {keys}: not a keys file (JSON with api_key and api_secret): {error}"]
+
+
+def test_a_keys_file_that_cannot_be_created_is_one_line(tmp_path: Path) -> None:
+    """`--keys` under a path that is a file (no keys file can be created there): one line
+    naming the path, exit 2, never an OSError traceback."""
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("")
+    r = run_server("--port", str(free_port()), "--store", str(tmp_path / "p.sqlite"),
+                   "--keys", str(blocker / "keys.json"),
+                   env_extra={"PAPER_SERVER_API_KEY": "", "PAPER_SERVER_API_SECRET": ""})
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("paper server: ") and str(blocker) in lines[0]
