@@ -34,6 +34,7 @@ def run_server(*args: str, env_extra: dict[str, str] | None = None) -> subproces
     (["--balance", "nan"], "--balance: must be a finite number of USDT > 0, got 'nan'"),
     (["--balance", "-100"], "--balance: must be a finite number of USDT > 0, got '-100'"),
     (["--balance", "0"], "--balance: must be a finite number of USDT > 0, got '0'"),
+    (["--balance", "inf"], "--balance: must be a finite number of USDT > 0, got 'inf'"),
     (["--port", "70000"], "--port: must be 0..65535, got 70000"),
 ])
 def test_bad_arguments_are_one_line(tmp_path: Path, args: list[str], named: str) -> None:
