@@ -9,10 +9,13 @@ import socket
 import subprocess
 import sys
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from exchange.paper.exchange import PaperExchange
+from tests.exchange.paper.paper_support import BTC, FakeClock, ScriptedPrices
 from tests.exchange.paper_server.server_support import REPO, ServerProcess, free_port
 
 
@@ -207,3 +210,28 @@ def test_a_keys_file_that_cannot_be_created_is_one_line(tmp_path: Path) -> None:
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("paper server: ") and str(blocker) in lines[0]
+
+
+@pytest.mark.parametrize(("stored_hedge", "flag"), [(True, []), (False, ["--hedge-mode"])])
+def test_a_store_of_the_other_position_mode_with_a_position_is_refused_in_one_line(
+    tmp_path: Path, stored_hedge: bool, flag: list[str],
+) -> None:
+    """A store holding a position in one position mode, started with the other `--hedge-mode`
+    setting: refused at start (exit 2, one line naming the flag and the store), never a
+    traceback, never served in a mode its positions were not opened in."""
+    store = tmp_path / "p.sqlite"
+    paper = PaperExchange(store_path=store, symbols=[BTC], hedge_mode=stored_hedge,
+                          price_source=ScriptedPrices({BTC: Decimal(60000)}), clock=FakeClock())
+    try:
+        paper.create_order(BTC, "market", "buy", Decimal("0.01"), None,
+                           {"positionIdx": 1} if stored_hedge else {})
+    finally:
+        paper.close()
+    r = run_server("--port", str(free_port()), "--store", str(store), "--symbols", BTC, *flag)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    stored, wanted = ("hedge", "one-way") if stored_hedge else ("one-way", "hedge")
+    assert r.stderr.strip().splitlines() == [
+        f"paper server: --hedge-mode: {store} is a {stored} paper account with 1 open "
+        f"position(s) and 0 open order(s); it cannot be opened in {wanted} mode (set "
+        f"hedge_mode={stored_hedge}, or close everything in {stored} mode first, or use a new "
+        "store file)"]
