@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import urllib.request
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
@@ -235,3 +238,22 @@ def test_a_store_of_the_other_position_mode_with_a_position_is_refused_in_one_li
         f"position(s) and 0 open order(s); it cannot be opened in {wanted} mode (set "
         f"hedge_mode={stored_hedge}, or close everything in {stored} mode first, or use a new "
         "store file)"]
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_closes_the_store_and_says_so(tmp_path: Path,
+                                                    stop_signal: signal.Signals) -> None:
+    """SIGTERM or SIGINT (rule 4): the server closes the paper exchange, which writes each
+    symbol's price checkpoint (the price a restart continues from), logs its last line and
+    exits 0."""
+    store = tmp_path / "p.sqlite"
+    server = ServerProcess(store=store, symbols=BTC).start()
+    assert server.proc is not None
+    with urllib.request.urlopen(f"{server.base_url}/v5/market/tickers?category=linear"
+                                "&symbol=BTCUSDT", timeout=5) as reply:
+        assert json.loads(reply.read())["retCode"] == 0  # the BTC book moved to now
+    server.proc.send_signal(stop_signal)
+    assert server.proc.wait(15) == 0
+    assert f"paper server: stopped, store {store} closed" in server.output
+    with closing(sqlite3.connect(store)) as db:
+        assert [s for (s,) in db.execute("SELECT symbol FROM prices")] == [BTC]
