@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from decimal import Decimal as D
 from pathlib import Path
 
+import ccxt
 import pytest
 
 from exchange.ccxt import convert
@@ -47,3 +48,16 @@ def test_a_partly_filled_then_cancelled_order_reads_as_cancelled_with_its_fill(
     parsed = client.parse_order(row, client.market(BTC))
     assert (parsed["status"], parsed["filled"]) == ("canceled", 0.01)
     assert convert.order(parsed, settle="USDT", exchange_id="bybit") == cancelled
+
+
+def test_the_markets_limits_read_back_as_the_paper_exchanges(paper: PaperExchange) -> None:
+    """The instrument's lotSizeFilter / priceFilter (ccxt's precision and limits, the
+    gateway's VenueMarket): the bot sizes each order by the market's minimum amount, step,
+    tick and minimum cost; a minimum read as 0 sent orders the server then refused."""
+    client = in_process_client(BybitApi(paper))
+    raw = client.load_markets()[BTC]
+    theirs = convert.market(raw, tick_size_mode=client.precisionMode == ccxt.TICK_SIZE)
+    mine = paper.market(BTC)
+    assert theirs.min_amount and theirs.min_amount > 0
+    assert (theirs.min_amount, theirs.amount_step, theirs.price_tick, theirs.min_cost) == (
+        mine.min_amount, mine.amount_step, mine.price_tick, mine.min_cost)
