@@ -38,3 +38,29 @@ def test_a_loss_dated_yesterday_booked_after_midnight_is_in_yesterdays_summary(
         assert restarted.status_fields(MIDNIGHT + 50)["pnl"]["realized_today"] == "0"
     finally:
         led.close()
+
+
+def test_the_summary_realizes_the_days_net_and_totals_every_day(tmp_path: Path) -> None:
+    """`realized` is the day's own net; the ledger's total since the start is `total`. Mutation
+    audit: the summary's `realized` printed from the total instead of the day's net survived
+    every test (each summed up a ledger of one day, where both are the same)."""
+    led = Ledger(tmp_path)
+    try:
+        guard = led.guard(protections(), T0)
+        notices: list[str] = []
+        guard.on_trade = notices.append
+        guard.tick(T0)  # the first pass (the replay)
+        led.closed("p1", BTC, "stop_loss", T0 + 100, pnl="-5", fee="0.05")
+        guard.tick(T0 + 200)
+        guard.tick(MIDNIGHT + 30)  # 2026-12-01 summed up
+        led.closed("p2", ETH, "take_profit", MIDNIGHT + 100, pnl="3", fee="0.05")
+        guard.tick(MIDNIGHT + 200)
+        guard.tick(MIDNIGHT + DAY + 30)  # 2026-12-02 summed up
+        summaries = [n for n in notices if n.startswith("daily summary")]
+        assert summaries == [
+            "daily summary 2026-12-01: realized -5.05 USDT; total -5.05, equity (capital + "
+            "realized) 9994.95, 0W/0D/1L",
+            "daily summary 2026-12-02: realized 2.95 USDT; total -2.10, equity (capital + "
+            "realized) 9997.90, 1W/0D/1L"], notices
+    finally:
+        led.close()
