@@ -41,12 +41,17 @@ def test_the_summary_of_a_day_that_ended_while_the_bot_was_down_is_sent_at_start
         assert notices == [f"closed {BTC} long: net -5.0500 USDT (stop_loss)"]
         # the bot stops at 02:00 and starts again the next day: no pass saw midnight
         notices.clear()
-        _start(led, NEXT_DAY, notices)
+        restarted = _start(led, NEXT_DAY, notices)
         summaries = [n for n in notices if n.startswith("daily summary")]
         # before the fix: [] (no summary of 2026-12-01 was ever sent)
         assert summaries == ["daily summary 2026-12-01 (sent at start: the bot was down at "
                              "midnight): realized -5.05 USDT; total -5.05, equity (capital + "
                              "realized) 9994.95, 0W/0D/1L"], notices
+        # its next passes that day send it no more (mutation audit: with the day sent kept
+        # only in the database, not in memory, each pass sent it again and no test saw it)
+        restarted.tick(NEXT_DAY + 60)
+        restarted.tick(NEXT_DAY + 120)
+        assert len([n for n in notices if n.startswith("daily summary")]) == 1, notices
         again = _start(led, NEXT_DAY + 600, notices)  # a restart later that day
         again.tick(NEXT_DAY + 700)
         assert len([n for n in notices if n.startswith("daily summary")]) == 1, notices
