@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from protections.daily_summary import SUMMARY_KEY
 from protections.guard import AccountGuard
 from tests.protections.ledger_rig import BTC, T0, Ledger, protections
 
@@ -68,5 +69,24 @@ def test_a_first_start_sends_no_summary_of_a_day_it_did_not_see(tmp_path: Path) 
         notices: list[str] = []
         _start(led, T0, notices)
         assert notices == []
+    finally:
+        led.close()
+
+
+def test_an_unreadable_stored_day_sends_no_summary_and_says_so(tmp_path: Path) -> None:
+    """The stored last day summed up, hand-edited into no time: whether yesterday was summed up
+    is not known, so none is sent (not one of a day already told), and one error names the row.
+    Mutation audit: reading it as day 0 instead (yesterday's summary sent again) survived."""
+    led = Ledger(tmp_path)
+    try:
+        led.closed("p1", BTC, "stop_loss", T0 - 2 * 3600, pnl="-5", fee="0.05")  # yesterday
+        led.repo.set_meta(SUMMARY_KEY, "yesterday-ish")
+        notices: list[str] = []
+        _start(led, T0, notices)
+        assert notices == []
+        [error] = led.log.errors
+        assert error.startswith("protections: stored meta row 'daily_summary_day' "
+                                "'yesterday-ish' unreadable ("), error
+        assert error.endswith("); no summary of a day missed is sent"), error
     finally:
         led.close()
