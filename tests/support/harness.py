@@ -15,6 +15,7 @@ import pykka
 from loguru import logger
 
 from actors.entry_gate import AccountGate
+from actors.hot_path_metrics import MetricsRelay
 from actors.market_feed import MarketFeed
 from actors.messages import ExternalSignal, Tick
 from actors.price_slots import PriceSlots
@@ -64,7 +65,8 @@ class Harness:
                  mailbox_max: int = 100_000, kill_switch_escalations: int = 100,
                  latency_s: float = 0.0, paper_store: Path | None = None, db: Path | None = None,
                  max_open_positions: int | None = None,
-                 repository: type[Repository] = Repository) -> None:
+                 repository: type[Repository] = Repository,
+                 metrics: MetricsRelay | None = None) -> None:
         self.tmp = tmp
         self.symbols = symbols
         self.clock = clock or ManualClock()
@@ -94,7 +96,8 @@ class Harness:
                               strategy_for=strategy_for or (lambda s: NoSignals()), logger=logger,
                               report=self.sup.report, on_escalate=self.sup.escalated,
                               entries_blocked=self.sup.entries_blocked, views=self.views,
-                              clock=self.clock, prices=self.prices, gate=self.gate)
+                              clock=self.clock, prices=self.prices, gate=self.gate,
+                              metrics=metrics)
         self.feed = MarketFeed(exchange=self.exchange, symbols=symbols, deliver=self.sup.tell,
                                interval_s=3600, own_prefix=f"main-{self.repo.id_tag}-",
                                logger=logger, clock=self.clock, prices=self.prices)
