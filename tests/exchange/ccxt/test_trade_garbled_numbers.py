@@ -63,3 +63,16 @@ def test_the_fills_poll_skips_it_and_delivers_the_others(gw, garbled, said):
     fills = gateway.poll_updates(since)
     assert [f.client_order_id for f in fills] == ["m-1"]
     assert all(f.realized_pnl is None or f.realized_pnl.is_finite() for f in fills)
+
+
+def test_a_trade_whose_pnl_the_venue_leaves_empty_is_read_without_one(gw):
+    """Bybit writes a field it does not fill as "" (as it does `liqPrice`, `avgPrice`): such a
+    P&L is not said, not garbled, and the fill is read with none (exchange/decimals.py
+    `decimal_or_none`). Mutation audit: reading "" as a number (so refused) survived every
+    test; it made every such fill unreadable, the lookup retried and the poll skipped it."""
+    gateway, emu = gw
+    since = emu.venue.book.now_ms
+    emu.venue.forced.append(_row(since, execPnl=""))
+    (fill,) = gateway.fetch_my_trades(S, since - 1000)
+    assert fill.realized_pnl is None
+    assert fill.fee is not None and fill.fee.cost == D("0.01")
