@@ -49,6 +49,7 @@ def test_one_sample_per_price_that_caused_orders_none_for_a_persons_exit(tmp_pat
     h = Harness(tmp_path, [BTC], strategy_for=lambda s: strategy, metrics=relay)
     try:
         h.start()
+        h.idle(BTC)  # its start (the first reconciliation) done: the price's entry is not held
         h.poll()  # the price that opens the position: its entry order and its stop
         h.idle(BTC)
         assert h.exchange_position(BTC) is not None and h.exchange_stops(BTC)
