@@ -5,7 +5,6 @@ the records and error classes the paper exchange itself gave."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -26,14 +25,6 @@ from tests.exchange.paper.paper_support import BTC, FakeClock, ScriptedPrices
 
 URL = "http://127.0.0.1/v5/account/wallet-balance"
 
-
-@pytest.fixture
-def paper(tmp_path: Path) -> Iterator[PaperExchange]:
-    clock = FakeClock()
-    exchange = PaperExchange(store_path=tmp_path / "p.sqlite", symbols=[BTC],
-                             price_source=ScriptedPrices({BTC: D(60000)}), clock=clock)
-    yield exchange
-    exchange.close()
 
 
 def ccxt_error(status: int, body: dict[str, Any] | str) -> ccxt.BaseError | None:

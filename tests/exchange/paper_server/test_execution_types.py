@@ -5,7 +5,6 @@ account's trades made it log one 'funding row skipped' warning per trade ever ma
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -17,14 +16,6 @@ from exchange.paper.exchange import PaperExchange
 from exchange.paper_server.bybit_api import BybitApi
 from tests.exchange.paper.paper_support import BTC, FakeClock, ScriptedPrices
 from tests.exchange.paper_server.test_bybit_api import in_process_client
-
-
-@pytest.fixture
-def paper(tmp_path: Path) -> Iterator[PaperExchange]:
-    exchange = PaperExchange(store_path=tmp_path / "p.sqlite", symbols=[BTC],
-                             price_source=ScriptedPrices({BTC: D(60000)}), clock=FakeClock())
-    yield exchange
-    exchange.close()
 
 
 def test_funding_read_through_ccxt_bybit_lists_no_trades(paper: PaperExchange) -> None:

@@ -4,7 +4,6 @@ taker, an IOC limit left resting, a garbled reduceOnly opening a position)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -14,14 +13,6 @@ import pytest
 from exchange.paper.exchange import PaperExchange
 from exchange.paper_server.bybit_api import BybitApi
 from tests.exchange.paper.paper_support import BTC, FakeClock, ScriptedPrices
-
-
-@pytest.fixture
-def paper(tmp_path: Path) -> Iterator[PaperExchange]:
-    exchange = PaperExchange(store_path=tmp_path / "p.sqlite", symbols=[BTC],
-                             price_source=ScriptedPrices({BTC: D(60000)}), clock=FakeClock())
-    yield exchange
-    exchange.close()
 
 
 def create(paper: PaperExchange, **fields: Any) -> dict[str, Any]:

@@ -4,28 +4,17 @@ exchange gave (cancelled, with its fill)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal as D
-from pathlib import Path
 
 import ccxt
-import pytest
 
 from exchange.ccxt import convert
 from exchange.paper.exchange import PaperExchange
 from exchange.paper_server import bybit_views
 from exchange.paper_server.bybit_api import BybitApi
 from exchange.records import Fee, PositionSide, VenueOrder, VenueOrderStatus
-from tests.exchange.paper.paper_support import BTC, FakeClock, ScriptedPrices
+from tests.exchange.paper.paper_support import BTC
 from tests.exchange.paper_server.test_bybit_api import in_process_client
-
-
-@pytest.fixture
-def paper(tmp_path: Path) -> Iterator[PaperExchange]:
-    exchange = PaperExchange(store_path=tmp_path / "p.sqlite", symbols=[BTC],
-                             price_source=ScriptedPrices({BTC: D(60000)}), clock=FakeClock())
-    yield exchange
-    exchange.close()
 
 
 def test_a_partly_filled_then_cancelled_order_reads_as_cancelled_with_its_fill(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
-from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,9 @@ import pytest
 
 from exchange.paper.exchange import PaperExchange
 from exchange.paper_server.bybit_api import BybitApi
-from tests.exchange.paper.paper_support import BTC, FakeClock, ScriptedPrices
+from tests.exchange.paper.paper_support import BTC
 from tests.exchange.paper_server.server_support import ServerProcess
 from tests.exchange.paper_server.test_bybit_api import ccxt_error
-
-
-@pytest.fixture
-def paper(tmp_path: Path) -> Iterator[PaperExchange]:
-    exchange = PaperExchange(store_path=tmp_path / "p.sqlite", symbols=[BTC],
-                             price_source=ScriptedPrices({BTC: D(60000)}), clock=FakeClock())
-    yield exchange
-    exchange.close()
 
 
 @pytest.fixture
