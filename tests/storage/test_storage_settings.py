@@ -91,3 +91,28 @@ def test_a_storage_error_never_quotes_the_urls_query():
     text = str(err.value)
     assert text.startswith("postgresql://bot@127.0.0.1:1/bot schema bot_main: cannot open")
     assert "hunter2" not in text
+
+
+def test_an_empty_password_in_the_query_is_refused_for_it_hides_pgpassword(tmp_path, monkeypatch):
+    """Found by a mutation audit (`keep_blank_values=False` in config/section_base.py passed
+    every test): `?password=` holds no secret, but libpq takes its empty value over PGPASSWORD,
+    so the password the README says to give there is not used (~/.pgpass still is) and the
+    server refuses the login. Shown here with the real libpq (no server: `connect_start` only
+    parses the URL and begins), then refused by the config check."""
+    from psycopg import pq
+
+    monkeypatch.setenv("PGPASSWORD", "from-the-environment")
+    seen = {}
+    for url in ("postgresql://bot@127.0.0.1:1/bot", "postgresql://bot@127.0.0.1:1/bot?password="):
+        conn = pq.PGconn.connect_start(url.encode())
+        try:
+            seen[url] = conn.password
+        finally:
+            conn.finish()
+    assert list(seen.values()) == [b"from-the-environment", b""]
+
+    with pytest.raises(ConfigError) as err:
+        load_settings(config(tmp_path, 'url = "postgresql://bot@db:5432/bot?password="'))
+    assert str(err.value).endswith(
+        "storage.url: must not hold a password (config files are not secret stores): "
+        "give it in PGPASSWORD or ~/.pgpass")
