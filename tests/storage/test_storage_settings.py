@@ -33,6 +33,11 @@ def config(tmp_path, storage: str, accounts: str = ""):  # noqa: ANN001, ANN201
      "storage.url: must be a postgresql://user@host:port/db URL or \"\" (got scheme 'mysql')"),
     ("bot.sqlite",
      "storage.url: must be a postgresql://user@host:port/db URL or \"\" (got scheme 'none')"),
+    # libpq knows the scheme in lower case only: it would read this as "key=value" settings
+    # and fail at the first connection with an error quoting the whole URL
+    ("POSTGRESQL://bot@db:5432/bot",
+     "storage.url: must be a postgresql://user@host:port/db URL or \"\" "
+     "(got scheme 'POSTGRESQL')"),
 ])
 def test_a_bad_url_is_one_line_without_the_password(tmp_path, url, line):
     with pytest.raises(ConfigError) as err:
