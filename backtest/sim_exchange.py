@@ -127,6 +127,7 @@ class SimExchange:
         exchange's catch-up does). `mark`: the raw price on the tick, when the caller has it
         (the engine computes it once per point). Returns the client ids of orders that traded."""
         book = self._books[symbol]
+        before = book.mark
         book.price = raw
         book.last_ms = ts_ms
         self.now_ms = ts_ms
@@ -140,7 +141,7 @@ class SimExchange:
         else:
             return []
         draft = Draft(book, ts_ms, mark)
-        self._matcher.on_point(draft)
+        self._matcher.on_point(draft, before)
         return self._install(draft)
 
     def show(self, symbol: str, ts_ms: int, raw: Decimal) -> None:

@@ -151,6 +151,18 @@ def trigger_hit(order: OrderRec, mark: Decimal) -> bool:
     return mark <= order.trigger_price
 
 
+_AT_ONCE = Decimal("-Infinity")
+
+
+def _reached_at(order: OrderRec, falling: bool) -> Decimal:
+    """Sort key: how late a move reaches the order's price (its trigger until triggered, else
+    its limit; one with neither: at once). Falling, the higher prices come first."""
+    price = order.trigger_price if order.waiting_for_trigger else order.price
+    if price is None:
+        return _AT_ONCE
+    return -price if falling else price
+
+
 def limit_crossed(order: OrderRec, mark: Decimal) -> bool:
     assert order.price is not None
     return mark <= order.price if order.side == "buy" else mark >= order.price
@@ -272,9 +284,19 @@ class Matcher:
 
     # ---- price points ------------------------------------------------------------------
 
-    def on_point(self, d: Draft) -> None:
-        """Process every open order of the book at the draft's mark price, oldest first."""
-        for order in d.open_orders():
+    def on_point(self, d: Draft, before: Decimal | None = None) -> None:
+        """Process every open order of the book at the draft's mark price, in the order the
+        price reaches them on its way from `before` (the last point's mark; default the
+        book's), the oldest first among equals. Oldest first alone, a long's stop placed before
+        its grid level acted first when one point crossed both: it closed the leg, then the
+        level opened a new one without a stop (found by a paper chaos run of the hedge grid),
+        where a venue fills the level on the way down and the stop then closes both."""
+        start = d.book.mark if before is None else before
+        orders = d.open_orders()
+        if d.mark != start:
+            falling = d.mark < start
+            orders.sort(key=lambda o: _reached_at(o, falling))  # stable: seq among equals
+        for order in orders:
             if order.waiting_for_trigger:
                 if trigger_hit(order, d.mark):
                     self.trigger(d, order)

@@ -254,18 +254,21 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
         matching read its free balance (a trigger afforded against margin another symbol's
         thread took meanwhile); otherwise match it again under the account lock and commit
         that: the check and the reservation are one step."""
+        before = book.mark  # the last point's mark: a point that changed nothing is not committed
         for ts, raw in points:
             if not book.open_orders:
                 return
             mark = round_to_tick(raw, book.tick)
             seen = self._account.version
             draft = Draft(book, ts, mark)
-            self._matcher.on_point(draft)
+            self._matcher.on_point(draft, before)
             if not draft.changed or self._commit(draft, raw_price=raw, last_ms=ts, seen=seen):
+                before = mark
                 continue
             with self._account.lock:
                 draft = Draft(book, ts, mark)
-                self._matcher.on_point(draft)
+                self._matcher.on_point(draft, before)
+                before = mark
                 if draft.changed:
                     self._commit(draft, raw_price=raw, last_ms=ts)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -274,31 +275,38 @@ def test_the_chart_marks_every_grid_fill_at_its_own_time_and_price(tmp_path: Pat
     """Found by review: a grid leg's one entry marker sat at the leg's opening time at its
     average entry, its averaging levels included (99.5 at the first moment, where 100 traded),
     and the averaging fill had none. Both legs open at 100 just before the first candle; the
-    fourth candle (down: O-H-L-C, 100, 100, 96, 96) reaches 96 at 3:30: the long's level
-    fills at 99, its stop (97) and then the bot close the two contracts at 96; the short's
-    take-profit fills at 99.5; both legs reopen at 96 at the next point (3:45)."""
+    fourth candle (down: O-H-L-C, 100, 100, 96, 96) reaches 96 at 3:30: the short's
+    take-profit fills at 99.5, the long's level at 99, then its stop (97, sized for the leg and
+    the level) closes the two contracts at 96, in the order the fall reaches them (before the
+    paper matcher acted in path order, the older stop closed the leg first, the level opened a
+    new one and the bot closed it); both legs reopen at 96 at the next point (3:45)."""
     down = T0 + 3 * HOUR + 30 * 60_000
     result = _grid(tmp_path, [(100, 100, 100, 100)] * 3 + [(100, 100, 96, 96)] + [(96,) * 4] * 3)
     marks = _markers(result)
     assert marks["entries"] == [(_at(T0 - 1), 100.0), (_at(T0 - 1), 100.0), (_at(down), 99.0),
                                 (_at(down + 15 * 60_000), 96.0), (_at(down + 15 * 60_000), 96.0)]
-    assert marks["exits"] == [(_at(down), 96.0), (_at(down), 96.0), (_at(down), 99.5)]
+    assert marks["exits"] == [(_at(down), 99.5), (_at(down), 96.0)]
 
 
-def test_a_grid_legs_bot_close_after_its_stop_is_a_stop_in_the_exit_table(tmp_path: Path) -> None:
-    """The scenario above: the long leg's stop (97) and then the bot's close take it out at 96
-    (the core's reason `stop_loss_bot`), the short leg's take-profit fills at 99.5. The exit
-    table says stop and take-profit (found by mutation audit: labelling `stop_loss_bot` a
-    trailing stop, or a take-profit a strategy exit, failed no test)."""
+def test_a_grid_legs_stop_and_bot_close_are_stops_in_the_exit_table(tmp_path: Path) -> None:
+    """The scenario above: the short leg's take-profit fills at 99.5, the long leg's stop (97)
+    takes it out at 96. The exit table says take-profit and stop, and a bot's close after a
+    crossed stop (the core's reason `stop_loss_bot`) is a stop too (found by mutation audit:
+    labelling `stop_loss_bot` a trailing stop, or a take-profit a strategy exit, failed no
+    test). This scenario made that bot close itself until the paper matcher acted in path order
+    (the older stop closed the leg before its level filled); the label is now checked on the
+    stop's trade with that reason."""
     result = _grid(tmp_path, [(100, 100, 100, 100)] * 3 + [(100, 100, 96, 96)] + [(96,) * 4] * 3)
     rep = report.build(result)
     assert [(t["side"], t["reason"], t["exit"]) for t in rep["trades"]] == [
-        ("long", "stop_loss_bot", "stop"), ("short", "take_profit", "take-profit")]
+        ("short", "take_profit", "take-profit"), ("long", "stop_loss", "stop")]
     by_exit = rep["per_exit_reason"]
     assert {k: (r["trades"], r["wins"]) for k, r in by_exit.items()} == {
         "stop": (1, 0), "take-profit": (1, 1)}
-    assert by_exit["stop"]["net_pnl"] == Decimal(rep["trades"][0]["net_pnl"]) < 0
-    assert by_exit["take-profit"]["fees"] == Decimal(rep["trades"][1]["fees"])
+    assert by_exit["stop"]["net_pnl"] == Decimal(rep["trades"][1]["net_pnl"]) < 0
+    assert by_exit["take-profit"]["fees"] == Decimal(rep["trades"][0]["fees"])
+    stop = next(t for t in closed_trades(result.recorder) if t.reason == "stop_loss")
+    assert replace(stop, reason="stop_loss_bot").exit_kind == "stop"
 
 
 def test_trade_figures_match_a_hand_computation_across_two_symbols(tmp_path: Path) -> None:
