@@ -8,7 +8,7 @@ wallet invariants, and per leg:
              covered by a reduce-only stop of that leg (one covering its size), within a bound
   no_loop    no leg opened twice within one message (chaos_grid.py `repeated_openings`)
 
-Run it directly for a long run:  python -m tests.e2e.live_chaos_grid --kills 30
+Run it directly for a long run:  python -m tests.e2e.live_chaos_grid --kills 30 [--dir DIR]
 """
 
 from __future__ import annotations
@@ -79,8 +79,10 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kills", type=int, default=30)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--dir", default=None, help="the run directory (kept)")
     a = ap.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="live-chaos-grid-"))
+    workdir = Path(a.dir or tempfile.mkdtemp(prefix="live-chaos-grid-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     report = LiveGridChaos(workdir, seed=a.seed).run(a.kills)
     report.show(30)
     return 1 if report.violations else 0
