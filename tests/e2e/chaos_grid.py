@@ -26,13 +26,17 @@ GRID_SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "XRP/USDT:USD
 
 
 def _grid_order(kind: str, status: str = "pending") -> Predicate:
-    """A grid order of this kind in this status in a state document this process wrote (the grid
-    keeps its orders in grid_state, not in the orders table)."""
+    """A grid order of this kind in this status, created by this process (the grid keeps its
+    orders in grid_state, not in the orders table). The order's own `created_at`, not the
+    document's `updated_at`: a restart rewrites the document while an entry an earlier process
+    sent is still pending (its send grace, trading/order_evidence.py), and that entry counted
+    as this process's entry in flight (a 30-kill live grid run credited one entry to 3 kills)."""
     def inside(p: Probe) -> str | None:
         rows = p.query(
             "SELECT g.symbol, json_extract(o.value, '$.client_order_id') FROM grid_state g, "
             "json_each(g.data, '$.orders') o WHERE json_extract(o.value, '$.kind') = ? AND "
-            "json_extract(o.value, '$.status') = ? AND g.updated_at >= ? LIMIT 1",
+            "json_extract(o.value, '$.status') = ? AND "
+            "json_extract(o.value, '$.created_at') >= ? LIMIT 1",
             kind, status, p.since)
         return " ".join(str(v) for v in rows[0]) if rows else None
     return inside
@@ -40,11 +44,12 @@ def _grid_order(kind: str, status: str = "pending") -> Predicate:
 
 def _cancels_after_close(p: Probe) -> str | None:
     """A leg closed (its side waits to reopen) while cancels of its orders are in flight: the
-    reopen must wait for every one of them (incident 9)."""
+    reopen must wait for every one of them (incident 9). Cancels this process asked for (an
+    earlier process's, still unanswered in a rewritten document, are not this one's)."""
     rows = p.query(
         "SELECT g.symbol, json_extract(o.value, '$.client_order_id') FROM grid_state g, "
         "json_each(g.data, '$.orders') o WHERE json_array_length(g.data, '$.reopen') > 0 AND "
-        "json_extract(o.value, '$.cancel_requested_at') IS NOT NULL AND g.updated_at >= ? LIMIT 1",
+        "json_extract(o.value, '$.cancel_requested_at') >= ? LIMIT 1",
         p.since)
     return " ".join(str(v) for v in rows[0]) if rows else None
 
