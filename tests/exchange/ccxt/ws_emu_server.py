@@ -246,7 +246,10 @@ class WsEmulator:
         if targets and record:
             self.sent.append((topic, msg))
         for conn in targets:
-            self._loop.create_task(conn.ws.send_str(text))
+            # a client killed (kill -9 in the chaos runs) leaves its socket closing: the send
+            # fails and the connection's handler drops it; the failure is taken here, or asyncio
+            # prints "Task exception was never retrieved" with a traceback for each
+            self._loop.create_task(conn.ws.send_str(text)).add_done_callback(_gone)
 
     async def _push_tickers(self) -> None:
         while True:
@@ -255,3 +258,11 @@ class WsEmulator:
                 pushes = self.protocol.ticker_push()
             for topic, msg in pushes:
                 self._broadcast(topic, json.dumps(msg), msg, record=False)
+
+
+def _gone(task: asyncio.Task) -> None:
+    """A push to a connection that was closing: nothing to send it to any more. Any other
+    failure of a push is raised again (the loop's handler prints it)."""
+    error = None if task.cancelled() else task.exception()
+    if error is not None and not isinstance(error, ConnectionError):
+        raise error
