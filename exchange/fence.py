@@ -181,10 +181,19 @@ class BusyBoard:
         return 0.0 if until is None else max(until - self._clock(), 0.0)
 
     def idle_for(self, symbol: str) -> float:
-        """Seconds since the symbol's actor last made progress (inf: none reported)."""
+        """Seconds since the symbol's actor last made progress or its announced bounded call
+        ran out, whichever is later (inf: none reported). A call that times out returns a
+        little after its bound (the request was signed and sent before the timer started, and
+        its thread must win the interpreter lock back): counted from the announcement alone,
+        an actor whose call was as long as the heartbeat timeout was judged hung in that gap
+        (a live chaos run: `actor failed in heartbeat` 5.008 s after a close whose answer was
+        held past its 5 s timeout; the close's lookup was then fenced)."""
         with self._lock:
             last = self._progress.get(symbol)
-        return float("inf") if last is None else max(self._clock() - last, 0.0)
+            until = self._until.get(symbol)
+        if last is None:
+            return float("inf")
+        return max(self._clock() - max(last, until or last), 0.0)
 
 
 class FenceCheck(Protocol):

@@ -10,8 +10,10 @@ the check came 3 ms after a 9 s reconcile ended, while the next Timer committed 
 
 So an overdue reply is a hang only when the actor has also made no progress for the timeout:
 it began or finished no message and announced no exchange call (exchange/fence.py
-`BusyBoard`), and it is not inside an announced bounded call. An actor stuck in a handler
-without progress is failed within the timeout of its last progress, as before.
+`BusyBoard`), and it is not inside an announced bounded call nor came out of one within the
+timeout (a request that times out returns a little after its bound). An actor stuck in a
+handler without progress is failed within the timeout of its last progress or of its last
+bounded call's end.
 """
 
 from __future__ import annotations
