@@ -105,7 +105,12 @@ class CommandExecutor:
         a soak: a removed stop's report waited 10 s behind a grid decision's level orders, each
         waiting up to its 2 s bound): it was never sent, like the budget's own refusal."""
         cid = order.client_order_id
-        refused = None if order.reduce_only else self._leverage_refusal()
+        try:
+            refused = None if order.reduce_only else self._leverage_refusal()
+        except Preempted as exc:  # its leverage set was set aside for an order report before
+            # it was sent: the entry set aside, as its create would be (found by the cluster
+            # failover bench: a WARNING "leverage 2x not set on bybit (Preempted: ...)")
+            return self._not_sent(cid, exc)
         if refused is not None:  # nothing was sent: a failed order that never reached the venue
             self.log.warning("create_order {} not sent: {}", cid, refused)
             return [OrderFailed(client_order_id=cid, error=refused, never_reached=True)]
@@ -132,7 +137,8 @@ class CommandExecutor:
     def _leverage_refusal(self) -> str | None:
         """Why an order growing the position may not be sent: the symbol's leverage could not
         be set (actors/leverage.py). It waits for budget as the entry would, and gives way to an
-        order report the same way (a `Preempted` is a refusal too: the next entry asks again)."""
+        order report the same way (`Preempted` propagates: the entry is set aside, `_not_sent`;
+        the next entry asks again)."""
         if self.leverage is None:
             return None
         with preemptible(prices=False):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 
-from exchange.fence import Fenced
+from exchange.fence import Fenced, Preempted
 from exchange.port import ExchangePort
 from observability.error_text import describe
 
@@ -38,12 +38,13 @@ class LeverageSetter:
     def refusal(self, symbol: str) -> str | None:
         """None once `symbol`'s leverage is the config's on the venue (set now or before in
         this process); else why the entry may not be sent. `Fenced` propagates: a replaced
-        incarnation records nothing."""
+        incarnation records nothing. `Preempted` too: the call was set aside for an order
+        report before it was sent, no refusal of the venue (the caller says so, at INFO)."""
         if self.is_set(symbol):
             return None
         try:
             self.exchange.set_leverage(self.leverage, symbol)
-        except Fenced:
+        except (Fenced, Preempted):
             raise
         except Exception as exc:  # noqa: BLE001 - any failure keeps the entry from being sent
             return (f"{symbol}: leverage {self.leverage}x not set on {self.exchange.id} "

@@ -20,12 +20,14 @@ import pykka
 from loguru import logger
 
 from actors.leverage import LeverageSetter
-from actors.messages import ExternalSignal, Ping
+from actors.messages import ExternalSignal, OrderActivity, Ping
 from actors.symbol_actor import ActorDeps, SymbolActor
 from exchange.ccxt.gateway import CcxtGateway
 from runtime.wiring import market_rules
 from storage import reports
 from storage.repository import Repository
+from tests.actors.live_emulator import WallTime
+from tests.actors.test_reconcile_set_aside import no_weight_left
 from tests.exchange.ccxt import emu_binance, emu_bybit
 from tests.exchange.ccxt.ccxt_fixtures import PRICES, FakeTime, make_gateway
 from tests.exchange.ccxt.emu_book import Book
@@ -70,16 +72,18 @@ class Rig:
 @contextmanager
 def rig(tmp_path: Path, exchange_id: str, leverage: int, *, hedge: bool = False,
         instruments: list[dict[str, Any]] | None = None,
-        core: Callable[[CcxtGateway, Repository, str], Any] | None = None) -> Iterator[Rig]:
+        core: Callable[[CcxtGateway, Repository, str], Any] | None = None,
+        wall_time: bool = False) -> Iterator[Rig]:
     """An actor on BTC whose account sets `leverage` (a one-way core unless `core` builds
-    another) through the gateway on the emulator (`instruments`: Bybit's listing)."""
+    another) through the gateway on the emulator (`instruments`: Bybit's listing).
+    `wall_time`: the gateway's rate budget waits in real time."""
     book = Book(PRICES, now_ms=int(time.time() * 1000))
     book.hedge = hedge
     venue = (emu_bybit.BybitVenue(book, instruments) if exchange_id == "bybit"
              else emu_binance.BinanceVenue(book))
     emu = EmulatorServer(venue).start()
-    gateway = make_gateway(exchange_id, emu, tmp_path, fake=FakeTime(time.time()),
-                           hedge_mode=hedge)
+    fake: Any = WallTime() if wall_time else FakeTime(time.time())
+    gateway = make_gateway(exchange_id, emu, tmp_path, fake=fake, hedge_mode=hedge)
     repo = Repository(tmp_path / "bot.sqlite")
     risk = make_rules(amend_stops=gateway.can_amend_stops, entry_retry_s=0.0,
                       leverage=leverage).risk
@@ -200,3 +204,38 @@ def test_after_a_restart_a_close_never_asks_for_the_leverage(tmp_path):
         r.sync()
         assert SET["bybit"] not in r.paths()[before:], r.paths()[before:]
         assert r.paths().count(SET["bybit"]) == 1  # the first process's entry only
+
+
+def test_a_leverage_set_waiting_for_budget_gives_way_to_an_order_report(tmp_path):
+    """Found by the cluster failover bench (bench/bench_failover.py --seed 32): after a
+    takeover each symbol's first entry sets the leverage, and a set waiting for rate budget is
+    set aside when an order report arrives (exchange/fence.py `preemptible`), as designed. But
+    LeverageSetter took the `Preempted` for the venue's refusal: a WARNING `create_order ...
+    not sent: XRP/USDT:USDT: leverage 2x not set on bybit (Preempted: an order report is
+    waiting ...)`, naming a venue that was never asked. Set aside, it is an entry set aside
+    (actors/command_executor.py `_not_sent`): never sent, said at INFO, the next entry asks."""
+    warned: list[str] = []
+    sink = logger.add(lambda m: warned.append(m.record["message"]), level="WARNING")
+    try:
+        with rig(tmp_path, "bybit", 5, wall_time=True) as r:
+            r.sync()  # its start's reconciliation is done: it has a price
+            with no_weight_left(r) as ip:
+                waited = ip.waited_s
+                r.ref.tell(ExternalSignal(side=Side.LONG))
+                wait_until(lambda: ip.waited_s > waited,
+                           message="the leverage set waits for budget")
+                r.ref.tell(OrderActivity(client_order_ids=("someone-elses",)))  # a report
+                wait_until(lambda: r.journal("OrderFailed"), message="the entry set aside")
+                r.sync()
+            assert SET["bybit"] not in r.paths()  # neither the leverage nor the entry
+            assert CREATE["bybit"] not in r.paths()
+            (failed,) = r.journal("OrderFailed")
+            error = failed["data"]["error"]
+            assert "an order report is waiting" in error, error
+            assert "not set on" not in error, error  # the venue was never asked
+            protected_long(r)  # the next entry asks again, and is sent
+            assert r.paths().count(SET["bybit"]) == 1
+            assert r.venue.leverage_of("BTCUSDT") == Decimal("5")
+    finally:
+        logger.remove(sink)
+    assert not [w for w in warned if "an order report is waiting" in w], warned
