@@ -60,9 +60,10 @@ class NodeAccount:
         ends before the actors stop, a later one is skipped and leaves the account's queued
         controls to the node that takes it over."""
         repo, gate = self.runtime.repo, self.runtime.round
-        gate.leave()
         lapsed = self.keeper is not None and not self.keeper.may_act()
-        if repo is not None and (lapsed or repo.unreachable is not None):
+        aborting = repo is not None and (lapsed or repo.unreachable is not None)
+        gate.leave(aborting=aborting)  # a step its abort cuts short is skipped, not an error
+        if repo is not None and aborting:
             repo.abort()  # before the wait: the step's database calls in flight end at once
         if not gate.wait_steps():
             logger.warning("{}: the run loop's status or controls step still runs after {:g}s; "

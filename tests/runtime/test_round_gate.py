@@ -32,3 +32,19 @@ def test_a_stop_waits_for_the_step_under_way_and_no_step_starts_after_it() -> No
     assert gate.wait_steps(30)
     runner.join(30)
     assert waited == []
+
+
+@pytest.mark.parametrize("aborting", [False, True])
+def test_a_step_failing_during_a_stop_is_skipped_only_when_the_stop_aborts_its_calls(
+        aborting: bool) -> None:
+    """A stop that aborts the account's database calls (a lapsed lease) cuts the step under way
+    short: AccountLeft, the step skipped (tests/cluster/test_lapsed_stop_aborts.py shows it on
+    real PostgreSQL). A stop that aborts nothing leaves a step's own failure its error."""
+    gate = RoundGate()
+    expected = AccountLeft if aborting else ValueError
+    with pytest.raises(expected) as caught:
+        with gate.step():
+            gate.leave(aborting=aborting)
+            raise ValueError("the step's call failed")
+    if aborting:
+        assert isinstance(caught.value.__cause__, ValueError)
