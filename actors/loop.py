@@ -199,7 +199,8 @@ class DecisionLoop:
             case FundingPaid():
                 book_funding(self, message)  # each payment once (actors/funding_feed.py)
             case BlockEntries(blocked=blocked, reason=reason):
-                self.apply(EntriesBlocked(blocked=blocked, reason=reason))
+                if blocked or not self.entries_blocked():  # the guard's clear is not the
+                    self.apply(EntriesBlocked(blocked=blocked, reason=reason))  # account's
             case Resume():
                 resume(self, message)
             case _:
