@@ -113,8 +113,10 @@ class OrderRecoveryMixin:
                     logger.warning("{} create {} failed ({}) but the order exists: {}", self.id,
                                    cid, why, found.get("id"))
                     return found
-                if look == 0:
-                    self.retry.backoff(1, exc, f"lookup of {cid}")
+                if look == 0:  # the lookup answered; the venue's read side may lag the order
+                    self.retry.backoff(1, exc, f"lookup of {cid}", said=(
+                        f"{self.id} create {cid} failed ({why}) and its lookup by client order "
+                        "id found nothing yet"))
         except Exception as lookup_exc:  # noqa: BLE001 - after the send: the outcome is unknown
             raise OrderOutcomeUnknown(
                 f"{self.id} create {cid} failed ({why}); lookup failed too "

@@ -56,17 +56,21 @@ class Retrier:
         return raw * (1 + self._jitter * self._rng.random())
 
     def backoff(self, attempt: int, exc: BaseException, what: str, *,
-                may_set_aside: bool = False) -> None:
+                may_set_aside: bool = False, said: str | None = None) -> None:
         """Sleep before retry `attempt`. `may_set_aside` (a read: nothing of it was done): in
         a scope that may be set aside, below protective priority, in steps, raising `Preempted`
-        before any of them when the actor has an order report waiting."""
+        before any of them when the actor has an order report waiting. `said`: the line to log
+        instead of "`what` failed (`exc`); retry n/m", when `exc` is not `what`'s failure."""
         wait = self.delay(attempt)
         # a price or fill poll's retries: its caller says the outage once (poll_outage.py)
         level = "DEBUG" if current_priority() is Priority.POLLING else "WARNING"
-        logger.log(
-            level, "{} failed ({}: {}); retry {}/{} in {:.2f}s",
-            what, type(exc).__name__, self.clean(exc), attempt, self.max_attempts - 1, wait,
-        )
+        if said is not None:
+            logger.log(level, "{}; looking again in {:.2f}s", said, wait)
+        else:
+            logger.log(
+                level, "{} failed ({}: {}); retry {}/{} in {:.2f}s",
+                what, type(exc).__name__, self.clean(exc), attempt, self.max_attempts - 1, wait,
+            )
         waiting(wait)
         if may_set_aside and in_preemptible() and current_priority() is not Priority.PROTECTIVE:
             left = wait
