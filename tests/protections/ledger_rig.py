@@ -81,6 +81,15 @@ class Ledger:
                             checks=build_checks(cfg, BASE), base=BASE,
                             alert=lambda *a, **k: None, logger=self.log, clock=lambda: now)
 
+    def replayed_guard(self, now: float) -> tuple[AccountGuard, list[str]]:
+        """The guard with the default protections after its first pass (the replay), and the
+        list its notices (trades, daily summaries) are collected in from then on."""
+        guard = self.guard(protections(), now)
+        notices: list[str] = []
+        guard.on_trade = notices.append
+        guard.tick(now)
+        return guard, notices
+
     def closed(self, pid: str, symbol: str, reason: str, at: float, pnl: str = "-1",
                fee: str = "0.05") -> None:
         """A position closed by one fill (its row and its ledger row)."""

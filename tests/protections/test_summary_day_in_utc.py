@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.protections.ledger_rig import BTC, T0, Ledger, protections
+from tests.protections.ledger_rig import BTC, T0, Ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 MIDNIGHT = T0 - 3600 + 86_400.0  # 2026-12-02T00:00:00Z, 2026-12-01 19:00 in EST5
@@ -26,10 +26,7 @@ def run_across_midnight(path: Path) -> list[str]:
     """A bot running on 2026-12-01 (UTC) that loses 5.05, then its first pass after midnight."""
     led = Ledger(path)
     try:
-        guard = led.guard(protections(), T0)
-        notices: list[str] = []
-        guard.on_trade = notices.append
-        guard.tick(T0)  # the first pass (the replay)
+        guard, notices = led.replayed_guard(T0)
         led.closed("p1", BTC, "stop_loss", T0 + 100, pnl="-5", fee="0.05")
         guard.tick(T0 + 200)
         guard.tick(MIDNIGHT + 30)

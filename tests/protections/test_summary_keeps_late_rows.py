@@ -20,10 +20,7 @@ def test_a_loss_dated_yesterday_booked_after_midnight_is_in_yesterdays_summary(
         tmp_path: Path) -> None:
     led = Ledger(tmp_path)
     try:
-        guard = led.guard(protections(), T0)
-        notices: list[str] = []
-        guard.on_trade = notices.append
-        guard.tick(T0)  # the first pass (the replay)
+        guard, notices = led.replayed_guard(T0)
         led.closed("p1", BTC, "stop_loss", T0 + 100, pnl="-1", fee="0.05")
         guard.tick(T0 + 200)
         assert guard.status_fields(T0 + 200)["pnl"]["realized_today"] == "-1.05"
@@ -46,10 +43,7 @@ def test_the_summary_realizes_the_days_net_and_totals_every_day(tmp_path: Path) 
     every test (each summed up a ledger of one day, where both are the same)."""
     led = Ledger(tmp_path)
     try:
-        guard = led.guard(protections(), T0)
-        notices: list[str] = []
-        guard.on_trade = notices.append
-        guard.tick(T0)  # the first pass (the replay)
+        guard, notices = led.replayed_guard(T0)
         led.closed("p1", BTC, "stop_loss", T0 + 100, pnl="-5", fee="0.05")
         guard.tick(T0 + 200)
         guard.tick(MIDNIGHT + 30)  # 2026-12-01 summed up
