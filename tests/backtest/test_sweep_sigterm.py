@@ -23,10 +23,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _children(pid: int) -> set[int]:
+    """The child processes of `pid`, read per thread. A thread that ends between the listing
+    and its read is skipped: it has no children now (a CI run failed on exactly that race)."""
     found: set[int] = set()
     for task in Path(f"/proc/{pid}/task").iterdir():
-        with open(task / "children") as handle:
-            found.update(int(x) for x in handle.read().split())
+        try:
+            with open(task / "children") as handle:
+                found.update(int(x) for x in handle.read().split())
+        except FileNotFoundError:
+            continue
     return found
 
 
