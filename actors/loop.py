@@ -57,7 +57,7 @@ from actors.order_results import events_for, look_up
 from actors.price_slots import PriceSlot
 from actors.reconcile_retry import FEE_UNKNOWN, ReconcileRetry, fee_look
 from actors.resume import resume
-from actors.signal_intake import external, skip_lost_signals, strategy_failed, strategy_renewed
+from actors.signal_intake import external, lost_signals, strategy_failed, strategy_renewed
 from actors.stop_watch import cancelling
 from actors.strategy_guard import StrategyFailure, StrategyGuard
 from exchange.fence import Fenced
@@ -163,8 +163,10 @@ class DecisionLoop:
         self._settle()  # restored positions count
         if self.entries_blocked():
             self.apply(EntriesBlocked(blocked=True, reason="kill switch"))
-        skip_lost_signals(self)
+        exits = lost_signals(self)
         self.reconcile("start")
+        for exit_ in exits:  # on the reconciled state, as the exit would have been
+            external(self, exit_, late=True)
         self.sync_band()
 
     def adopt(self, state: Any, *, reconciled: bool = True) -> None:

@@ -1,6 +1,7 @@
 """Signals reaching a symbol's decision loop (actors/loop.py), as the journal records them: an
 external signal (decided, or skipped once expired), signals lost with a previous incarnation's
-mailbox (skipped), and the strategy's failures and renewals (actors/strategy_guard.py).
+mailbox (entries skipped, exits carried out after the restart), and the strategy's failures and
+renewals (actors/strategy_guard.py).
 
 Functions of the loop, as actors/funding_feed.py `book` is: each journals through the loop's
 repository and decides through its `apply`.
@@ -8,7 +9,7 @@ repository and decides through its `apply`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from actors.correlation import new_correlation_id
 from actors.messages import ExternalSignal
@@ -19,19 +20,31 @@ from trading.events import SignalRaised
 if TYPE_CHECKING:
     from actors.loop import DecisionLoop
 
+LOST = "arrived while the actor was down or restarting"
 
-def skip_lost_signals(loop: DecisionLoop) -> None:
-    """Signals that reached the journal but died with the previous actor's mailbox: prices
-    have moved since, so they are recorded as skipped rather than applied late."""
+
+def lost_signals(loop: DecisionLoop) -> list[ExternalSignal]:
+    """Signals that reached the journal but died with the previous actor's mailbox (a crash,
+    a kill). An entry is recorded as skipped: prices have moved since. An exit is returned, to
+    be carried out once the restart has reconciled (`external(..., late=True)`): its sender was
+    told 202, and skipping it would leave open the position it asked closed (found by a paper
+    chaos run: 31 of 56 lost exits had a position open, which stayed open up to 34 s, until
+    another signal closed it). Only its own `expires_at` ends it, as behind a busy actor."""
+    exits: list[ExternalSignal] = []
     for data in loop.repo.unhandled_signals(loop.symbol):
-        loop.repo.record(
-            loop.symbol,
-            "SignalSkipped",
-            {**data, "reason": "arrived while the actor was down or restarting"},
-            correlation_id=data["signal_id"],
-        )
+        expires_at = data.get("expires_at")
+        late = isinstance(expires_at, int | float) and loop.clock() >= expires_at
+        if data.get("side") == "exit" and data.get("signal_id") and not late:
+            exits.append(ExternalSignal(side=None, signal_id=data["signal_id"],
+                                        reason=data.get("reason") or "external",
+                                        expires_at=expires_at))
+            continue
+        reason = LOST + ("; it expired meanwhile" if late else "")
+        loop.repo.record(loop.symbol, "SignalSkipped", {**data, "reason": reason},
+                         correlation_id=data["signal_id"])
         loop.log.warning("signal {} skipped: it arrived while the actor was down",
                          data["signal_id"])
+    return exits
 
 
 def strategy_failed(loop: DecisionLoop, failure: StrategyFailure) -> None:
@@ -55,19 +68,25 @@ def strategy_renewed(loop: DecisionLoop, name: str, streak: int) -> None:
         loop.strategy_hook(None)
 
 
-def external(loop: DecisionLoop, message: ExternalSignal) -> None:
+def external(loop: DecisionLoop, message: ExternalSignal, *, late: bool = False) -> None:
     """An external signal; `SignalHandled` is journaled in the same transaction as the first
-    decision it causes (correlated by the signal id), or on its own if nothing changed."""
+    decision it causes (correlated by the signal id), or on its own if nothing changed. `late`:
+    an exit lost with the previous incarnation's mailbox (`lost_signals`), said so in its
+    `SignalHandled`."""
     sid = message.signal_id
     if message.expires_at is not None and loop.clock() >= message.expires_at:
         expired(loop, message)
         return
-    handled = (JournalEntry(type="SignalHandled", data={"signal_id": sid}),) if sid else ()
+    data: dict[str, Any] = {"signal_id": sid}
+    if late:
+        data["reason"] = f"{LOST}; carried out after the restart"
+        loop.log.info("signal {} exit {}: carrying it out now", sid, LOST)
+    handled = (JournalEntry(type="SignalHandled", data=data),) if sid else ()
     signal = SignalRaised(side=message.side, reason=message.reason, signal_id=sid,
                           size_usdt=message.size_usdt, priced_at=loop.priced_at)
     if loop.apply(signal, correlation_id=sid or "", also=handled) or not sid:
         return
-    loop.repo.record(loop.symbol, "SignalHandled", {"signal_id": sid}, correlation_id=sid)
+    loop.repo.record(loop.symbol, "SignalHandled", data, correlation_id=sid)
 
 
 def expired(loop: DecisionLoop, message: ExternalSignal) -> None:

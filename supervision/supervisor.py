@@ -171,6 +171,8 @@ class Supervisor(Watching, Escalating):
             "signal_id": signal.signal_id,
             "side": signal.side.value if signal.side else "exit",
             "size_usdt": None if signal.size_usdt is None else str(signal.size_usdt),
+            "reason": signal.reason,
+            "expires_at": signal.expires_at,  # a lost exit is carried out until then
         }
         cid = signal.signal_id or "signal"
         child = self.children.get(symbol)

@@ -11,7 +11,8 @@ Invariants (`check_signals`, after every restart once the actors are reconciled)
   acknowledged   every signal answered 202 before the kill was journaled (SignalReceived)
   once           no signal id is received twice (a resend after a restart is a duplicate)
   terminal       every signal received before the restart is handled or skipped, and never
-                 both handled and skipped as lost in a dead mailbox
+                 both handled and skipped as lost in a dead mailbox (an exit lost so is
+                 handled after the restart, never skipped as lost)
   one_entry      no signal id caused more than one entry order
 """
 
@@ -151,12 +152,10 @@ def check_signals(db: Path, sent: list[Sent], killed_at: float, restarted_at: fl
 
 
 def lost_in_mailbox(db: Path, signal_id: str) -> bool:
-    """The restarted actor recorded this signal as lost with the dead actor's mailbox."""
-    for t, cid, data, _ in _events(db, ("SignalSkipped", "SignalHandled")):
+    """The restarted actor recorded this signal as lost with the dead actor's mailbox: an
+    entry skipped, an exit carried out after the restart (its SignalHandled says so)."""
+    for _, cid, data, _ in _events(db, ("SignalSkipped", "SignalHandled")):
         d = json.loads(data)
-        if (d.get("signal_id") or cid) == signal_id:
-            if t == "SignalHandled":
-                return False
-            if LOST in d.get("reason", ""):
-                return True
+        if (d.get("signal_id") or cid) == signal_id and LOST in (d.get("reason") or ""):
+            return True
     return False

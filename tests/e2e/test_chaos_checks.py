@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 from tests.e2e.chaos_grid import repeated_openings
@@ -41,6 +42,22 @@ def test_a_clean_journal_has_no_violation(tmp_path):
     ])
     assert check_signals(db, [sent("s1"), sent("s2", at=99.0)], KILL, RESTART) == []
     assert lost_in_mailbox(db, "s2") and not lost_in_mailbox(db, "s1")
+
+
+def test_an_exit_lost_in_a_mailbox_is_handled_after_the_restart(tmp_path):
+    """A lost exit is carried out by the restarted actor; its SignalHandled says it was lost,
+    so the kill is proven to have landed with it in the mailbox, and it is no violation."""
+    db = journal(tmp_path, [
+        ("SignalReceived", "x1", {"signal_id": "x1", "side": "exit"}, 99.0),
+        ("SignalHandled", "x1", {"signal_id": "x1",
+                                 "reason": f"{LOST_REASON}; carried out after the restart"},
+         106.0),
+        ("SignalReceived", "x2", {"signal_id": "x2", "side": "exit"}, 98.0),
+        ("SignalHandled", "x2", {"signal_id": "x2"}, 98.1),
+    ])
+    exits = [replace(sent("x1", at=99.0), side="exit"), replace(sent("x2", at=98.0), side="exit")]
+    assert check_signals(db, exits, KILL, RESTART) == []
+    assert lost_in_mailbox(db, "x1") and not lost_in_mailbox(db, "x2")
 
 
 def test_each_violation_is_reported(tmp_path):

@@ -99,7 +99,9 @@ def test_the_repository_never_scans_a_growing_table_for_one_symbol(tmp_path):
             h.sup.tell(sym, Reconcile(reason="periodic"))
             h.idle(sym)
         h.repo.claim(BTC)  # a new incarnation: the running one is fenced off ...
-        h.signal(BTC, None)  # ... its next commit raises, it restarts: restore, lost signals
+        # ... its next commit raises, it restarts: restore, lost signals (an entry: skipped;
+        # a lost exit would be carried out and close the position read below)
+        h.signal(BTC, Side.LONG)
         wait_until(lambda: h.child(BTC).restarts >= 1 and h.child(BTC).state.value == "running",
                    message="BTC restarted (restore, lost signals, reconcile)")
         h.idle(BTC)
