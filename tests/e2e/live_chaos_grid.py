@@ -44,6 +44,7 @@ class LiveGridChaos(LiveChaos):
         super().__init__(workdir, seed=seed, venue_id="bybit")
         self.moments = GRID_MOMENTS
         self.venue.book.hedge = True
+        self.venue.book.fill_limits = True  # levels and take-profits fill (live_venue.py)
         self.sender = None  # the grid trades no external signals
         self.config = grid_config(workdir / "live-chaos-grid.toml", self.venue)
 

@@ -40,9 +40,49 @@ class WallBook(Book):
     """The shared book on the wall clock: the base book adds a second per event, which put the
     venue's clock minutes ahead of this machine's within a run."""
 
+    fill_limits = False
+    """Resting limit orders fill once the market reaches their price, at that price (a limit
+    placed through the market fills at once at the market, as a taker): the hedge grid's levels
+    and take-profits. The base book rests them for ever: a live grid chaos run (seeds 4621,
+    4622) had no level and no take-profit fill, only entries and stops."""
+
     def tick(self) -> int:
         self.now_ms = max(self.now_ms + 1, int(time.time() * 1000))
         return self.now_ms
+
+    def place(self, **fields: Any) -> EmuOrder:
+        with self.lock:
+            order = super().place(**fields)
+            if self.fill_limits:
+                self._cross(order, self.prices[order.symbol], at_market=True)
+            return order
+
+    def set_price(self, symbol: str, price: Decimal) -> list[EmuOrder]:
+        with self.lock:
+            fired = super().set_price(symbol, price)
+            if self.fill_limits:
+                for order in list(self.orders.values()):
+                    if order.symbol == symbol:
+                        self._cross(order, price)
+            return fired
+
+    def _cross(self, order: EmuOrder, price: Decimal, at_market: bool = False) -> None:
+        """Fill a resting limit the market reached; a reduce-only one with nothing left to
+        reduce is cancelled (Bybit's CancelByReduceOnly), one larger than its leg is cut to it."""
+        if order.type != "limit" or order.status != "open" or order.price is None:
+            return
+        if not (price <= order.price if order.side == "buy" else price >= order.price):
+            return
+        if self._closes(order):
+            qty = self._reducible(order)
+            if qty == 0:
+                order.extra["cancelType"] = "CancelByReduceOnly"
+                order.status, order.updated_ms = "canceled", self.tick()
+                self.emit("order", order)
+                return
+            order.qty = qty
+        self._fill(order, price if at_market else order.price)
+        self.emit("order", order)
 
 
 class Late:
