@@ -12,6 +12,12 @@ unknown position on the exchange, adopted only at the next restart.
 So a cancel of an order whose create is still waiting takes the create out of the queue and is
 answered here (canceled, no exchange call); a create whose order is no longer pending in the
 current state, and an amend of a stop no longer open, are not sent.
+
+Nor is the create of an order that grows a position (an entry, a grid level) once the account
+blocks entries (the bot stopping, the kill switch): it fails as never sent. Found by a live
+hedge grid chaos run: the final start's message that opened both legs kept deciding and
+sending for 3 s after `stopping: no new entries` (the short leg's entry 1.7 s after it, a
+level of each leg after their entries filled), as its BlockEntries waited behind it.
 """
 
 from __future__ import annotations
@@ -21,14 +27,22 @@ from collections.abc import Callable
 from typing import Any
 
 from trading.commands import AmendStop, CancelOrder, PlaceOrder
-from trading.events import Event, OrderCanceled
+from trading.events import Event, OrderCanceled, OrderFailed
 from trading.orders import OrderStatus
+
+BLOCKED = "not sent: entries are blocked account-wide (kill switch or shutdown)"
 
 
 def send_next(queued: deque[Any], state: Any, execute: Callable[[Any], list[Event]],
-              log: Any) -> list[Event]:
-    """Send the first waiting command (or settle it here, see the module doc); its results."""
+              log: Any, blocked: Callable[[], bool] = lambda: False) -> list[Event]:
+    """Send the first waiting command (or settle it here, see the module doc); its results.
+    `blocked`: the account blocks entries now."""
     command = queued.popleft()
+    if isinstance(command, PlaceOrder) and not command.order.purpose.reduces and blocked():
+        grows = command.order.client_order_id
+        log.info("create_order {} {}", grows, BLOCKED)
+        return [OrderFailed(client_order_id=grows, error=BLOCKED, never_reached=True,
+                            lost=True)]
     if isinstance(command, CancelOrder):
         cid = command.client_order_id
         if cid is not None and _take_out_create(queued, cid):

@@ -322,7 +322,8 @@ class DecisionLoop:
                         self._publish(marked)  # a stop's cancel: never read as a stop lost
                     elif moves_position(queued[0]):
                         self._publish()  # the sweep sees it in flight (actors/exchange_sweep.py)
-                    pending.extend(send_next(queued, self.state, self.execute, self.log))
+                    pending.extend(send_next(queued, self.state, self.execute, self.log,
+                                             self.entries_blocked))
                     continue
                 steps += 1
                 if steps > MAX_STEPS:
