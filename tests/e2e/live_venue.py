@@ -16,7 +16,7 @@ from typing import Any
 from tests.e2e.chaos_signals import TOKEN
 from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, PRICES
 from tests.exchange.ccxt.emu_binance import BinanceVenue
-from tests.exchange.ccxt.emu_book import Book, EmuOrder
+from tests.exchange.ccxt.emu_book import Book, EmuOrder, EmuTrade
 from tests.exchange.ccxt.emu_bybit import BybitVenue
 from tests.exchange.ccxt.emu_server import EmulatorServer
 from tests.exchange.ccxt.ws_emu_binance import start_binance_ws
@@ -34,6 +34,7 @@ CREATE_IDS = {("POST", "/v5/order/create"): "orderLinkId",
               ("POST", "/fapi/v1/order"): "newClientOrderId",
               ("POST", "/fapi/v1/algoOrder"): "clientAlgoId"}
 START_BALANCE = Decimal("10000")
+EIGHT = Decimal("1E-8")
 
 
 class WallBook(Book):
@@ -49,6 +50,24 @@ class WallBook(Book):
     def tick(self) -> int:
         self.now_ms = max(self.now_ms + 1, int(time.time() * 1000))
         return self.now_ms
+
+    _rounding = Decimal(0)
+
+    def emit(self, kind: str, obj: object) -> None:
+        """A trade's P&L as a venue reports it, to 8 decimals (Bybit's execPnl): the book's
+        average entry of a leg a level grew is a division, and its P&L carried 28 digits
+        (-2.90600000000000000000000002) where the bot, computing it, booked -2.90600000 (a
+        false ledger violation of a live grid run, seed 4624). The wallet books the same."""
+        if kind == "trade" and isinstance(obj, EmuTrade):
+            reported = obj.realized.quantize(EIGHT)
+            self._rounding += reported - obj.realized
+            obj.realized = reported
+        super().emit(kind, obj)
+
+    def _fill(self, order: EmuOrder, price: Decimal) -> None:
+        super()._fill(order, price)
+        self.balance += self._rounding
+        self._rounding = Decimal(0)
 
     def place(self, **fields: Any) -> EmuOrder:
         with self.lock:
