@@ -40,6 +40,7 @@ def exchange_order(order: VenueOrder, client_order_id: str | None = None) -> Exc
         reduce_only=order.reduce_only,
         last_fill_at=order.last_fill_at,
         fee_known=order.fee is not None,
+        trigger_price=order.trigger_price,
     )
 
 
@@ -94,7 +95,7 @@ def _filled(client_order_id: str, order: VenueOrder, *, complete: bool) -> Order
     return OrderFilled(client_order_id=client_order_id, exchange_id=order.id,
                        filled=order.filled, average=order.average, fee=order.fee_cost,
                        complete=complete, fee_known=order.fee is not None,
-                       filled_at=order.last_fill_at)
+                       filled_at=order.last_fill_at, trigger_price=order.trigger_price)
 
 
 def by_client_id(cid: str, stop: bool = False) -> dict[str, Any]:

@@ -64,6 +64,11 @@ class OrderFilled:
     stop that filled while the bot was down) is dated by it for what counts by time: the
     ledger row, the cooldown after a loss, hence the daily loss and the stop-loss guard
     (`decision.fill_time` bounds it by the order's creation and the booking time)."""
+    trigger_price: Decimal | None = field(default=None, repr=False)
+    """A stop's trigger as the venue says it filled at it (None: not told, or no stop). A move
+    in place whose answer was lost (killed with the amend in flight) left the books at the old
+    level: a fill is labelled by the venue's (live chaos, Bybit: a trailed stop's profitable
+    fill booked as `stop_loss`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,6 +126,8 @@ class ExchangeOrder:
     last_fill_at: int | None = None
     """When the exchange says it last filled (ms), so that fills found together are booked
     in the order they happened (trading/evidence.py `in_fill_order`)."""
+    trigger_price: Decimal | None = None
+    """As in OrderFilled: a stop's trigger as the exchange lists it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -59,12 +59,27 @@ def on_filled(state: SymbolState, ev: OrderFilled, ctx: Ctx) -> SymbolState:
     if _before_its_entry(state, order, ev):
         return oe.defer(state, order, oe.ENTRY_FIRST, ctx)
     state, order = acknowledged_first(state, order, ev, ctx, on_accepted)
+    state, order = _at_venue_level(state, order, ev)
     before, ctx.fill_at = ctx.fill_at, fill_time(ev.filled_at, order.created_at, ctx.now)
     try:
         return lc.apply_fill(state, order, ev.filled, ev.average, ev.fee, ev.exchange_id,
                              ev.complete, ctx, fee_known=ev.fee_known)
     finally:
         ctx.fill_at = before
+
+
+def _at_venue_level(state: SymbolState, order: Order,
+                    ev: OrderFilled) -> tuple[SymbolState, Order]:
+    """A stop that filled at a trigger other than the books': moved in place by an amend whose
+    answer was lost (killed with it in flight), the books still held the old level, and its
+    fill was labelled by it (live chaos, Bybit: a trailed stop's profitable fill booked as
+    `stop_loss`). The venue's level is the truth: kept, and the close labelled by it."""
+    told = ev.trigger_price
+    if order.purpose is not OrderPurpose.STOP or told is None or told == order.stop_price \
+            or not told.is_finite() or told <= 0:
+        return state, order
+    order = replace(order, price=told)
+    return state.with_order(order), order
 
 
 def _before_its_entry(state: SymbolState, order: Order, ev: OrderFilled) -> bool:

@@ -174,7 +174,8 @@ def _order(state: SymbolState, order: Order, found: ExchangeOrder | None, ev: Re
         return h.filled(oe.settled(state, cid), OrderFilled(
             client_order_id=cid, exchange_id=found.exchange_id, filled=found.filled,
             average=average, fee=found.fee, complete=found.status != "open",
-            fee_known=found.fee_known, filled_at=found.last_fill_at), ctx)
+            fee_known=found.fee_known, filled_at=found.last_fill_at,
+            trigger_price=found.trigger_price), ctx)
     state = oe.settled(state, cid)
     if found.status == "open":
         accepted = OrderAccepted(client_order_id=cid, exchange_id=found.exchange_id)

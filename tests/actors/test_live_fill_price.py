@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from actors.command_executor import CommandExecutor
-from actors.order_results import canceled_events, events_for, tells_fills
+from actors.order_results import canceled_events, events_for, exchange_order, tells_fills
 from exchange.records import Fee, VenueOrder, VenueOrderStatus
 from trading.commands import PlaceOrder
 from trading.events import OrderFilled
@@ -64,3 +64,14 @@ def test_the_executor_books_no_fill_from_a_create_answer_without_an_average():
     order = Order(client_order_id="c1", purpose=OrderPurpose.CLOSE, side="sell", amount=D(1),
                   reduce_only=True)
     assert fills(executor.execute(PlaceOrder(order=order))) == []
+
+
+def test_a_stop_fill_carries_the_trigger_the_venue_tells():
+    """The stop's level as the venue has it reaches the core with its fill (a move in place
+    whose answer was lost left the books at the old level: trading/order_reports.py
+    `_at_venue_level`), on the report path and the reconciliation path alike."""
+    stop = answer(average=D(49480), trigger=D(49500))
+    (filled,) = fills(events_for("c1", stop, pending=False))
+    assert filled.trigger_price == D(49500)
+    assert exchange_order(stop).trigger_price == D(49500)
+    assert exchange_order(answer(average=D(101))).trigger_price is None
