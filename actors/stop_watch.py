@@ -63,16 +63,30 @@ class WatchedStop:
 
 def resting_stops(views: Mapping[str, Any]) -> list[WatchedStop]:
     """The acknowledged (open) stops in the actors' latest published states, but those their
-    actor is cancelling (`cancelling`)."""
+    actor is cancelling (`cancelling`) and a one-way closed position's (`_of_no_position`)."""
     out = []
     for symbol, published in list(views.items()):
-        orders: Iterable[Any] = getattr(getattr(published, "state", None), "orders", ()) or ()
+        state = getattr(published, "state", None)
+        orders: Iterable[Any] = getattr(state, "orders", ()) or ()
         for order in orders:
             if order.purpose is OrderPurpose.STOP and order.status is OrderStatus.OPEN \
-                    and order.cancel_requested_at is None:
+                    and order.cancel_requested_at is None and not _of_no_position(state, order):
                 out.append(WatchedStop(symbol=symbol, client_order_id=order.client_order_id,
                                        exchange_id=order.exchange_id))
     return out
+
+
+def _of_no_position(state: Any, order: Any) -> bool:
+    """A one-way stop of no current position: its position closed and its cancel is on the way,
+    or was lost with a kill (the core marks no cancel for the stops `position_closed` cancels,
+    so the restored books hold it open). It protects nothing: the actor cancels such strays
+    itself (`SymbolState.strays`). Found by live chaos (Bybit): a restart's first round
+    warned `stop X is canceled on the exchange` of the stop the killed incarnation cancelled,
+    and reported it lost. The grid's states mark their cancels (no `strays`: not judged)."""
+    if not hasattr(state, "strays"):
+        return False
+    pos = state.position
+    return pos is None or order.position_id not in (None, pos.position_id)
 
 
 def cancelling(state: Any, command: Any, now: float) -> Any | None:
