@@ -84,10 +84,32 @@ class CommandExecutor:
             raise  # this incarnation was replaced: it records nothing and sends nothing more
         except Exception as exc:  # noqa: BLE001 - resolved by the core's fallback
             self.log.warning("amend of stop {} failed: {}", c.client_order_id, describe(exc))
-            return [StopAmendFailed(client_order_id=c.client_order_id, stop_price=c.stop_price,
-                                    error=describe(exc))]
+            ended = self._ended_stop(c) if isinstance(exc, errors.OrderNotFound) else []
+            return ended or [StopAmendFailed(client_order_id=c.client_order_id,
+                                             stop_price=c.stop_price, error=describe(exc))]
         price = order.trigger_price if order.trigger_price is not None else c.stop_price
         return [StopAmended(client_order_id=c.client_order_id, stop_price=price)]
+
+    def _ended_stop(self, c: AmendStop) -> list[Event]:
+        """An amend refused as not found (Bybit 110001 "order not exists or too late to
+        replace"): the stop fired or ended. Looked up, its end is what the core decides on: a
+        fill closes the position now. As `StopAmendFailed` ("it rests where it was") the core
+        placed a new stop at the moved level and closed at the trigger, both refused (the price
+        was through it, nothing left to reduce), a failed close counted, and the fill waited for
+        its report (live chaos, Bybit). Empty (the fallback) if the lookup fails or finds it
+        resting after all."""
+        try:
+            found = look_up(self.exchange, self.symbol, c.exchange_id, c.client_order_id,
+                            stop=True)
+        except Fenced:
+            raise
+        except Exception as exc:  # noqa: BLE001 - unknown: the core's fallback, as before
+            self.log.warning("lookup of {} after its refused amend failed: {}",
+                             c.client_order_id, describe(exc))
+            return []
+        if found.status.is_open and found.filled == 0:
+            return []
+        return events_for(c.client_order_id, found, pending=False)
 
     def _place(self, order: Any) -> list[Event]:
         params: dict[str, Any] = {"clientOrderId": order.client_order_id}
