@@ -177,7 +177,7 @@ class CommandExecutor:
         say = self.log.info if isinstance(exc, Preempted) else self.log.warning
         say("create_order {} not sent: {}", cid, describe(exc))
         return [OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True,
-                            lost=True)]
+                            lost=True, set_aside=isinstance(exc, Preempted))]
 
     def _resolve(self, cid: str, exc: BaseException, *, unsure: bool = False,
                  stop: bool = False) -> list[Event]:

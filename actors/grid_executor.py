@@ -70,7 +70,7 @@ class GridExecutor(CommandExecutor):
         except Preempted as exc:  # as the create set aside (`_not_sent`): never sent, at INFO
             self.log.info("create_order {} not sent: {}", cid, describe(exc))
             return OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True,
-                               lost=True)
+                               lost=True, set_aside=True)
         except Exception as exc:  # noqa: BLE001 - unknown balance: do not place
             return OrderFailed(client_order_id=cid, error=f"balance check failed: {describe(exc)}")
         if funds is not None and funds.free < margin:

@@ -100,6 +100,13 @@ class OrderFailed:
     backoff (`order_reports._stop_failed`, the grid's `handlers._backed_off`). False for a
     refusal (the venue's error answer, an order it ended at once) and on the paper and
     backtest paths; left out of the repr (the backtest's decisions digest)."""
+    set_aside: bool = field(default=False, repr=False)
+    """Never sent: our own rate budget set its create aside for an order report waiting in the
+    mailbox (`exchange/fence.py` Preempted). Nothing was refused, by the venue or our budget:
+    the hedge grid retries such an opening order or level after `retry_s`, without counting a
+    refusal (a live grid chaos run: the long leg's order reports set the short leg's entry
+    aside again and again, each counted a refusal of the doubling open wait, and the short leg
+    almost never opened: 23 long legs to 0 short). Left out of the repr, as `lost`."""
     position_gone: bool = False
     """For a reduce-only close: the exchange shows no position any more (another order, e.g.
     the exchange stop, closed it first). Not a failed attempt; reconciliation books the fill."""

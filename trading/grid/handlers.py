@@ -348,6 +348,10 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
     ctx.record(ge.LegOrderFailed(order=order.client_order_id, leg=order.leg, kind=order.purpose,
                                  error=ev.error))
     leg = _leg_of(state, order)
+    if ev.set_aside and order.purpose is K.ENTRY:  # no refusal: tried again after retry_s
+        return replace(state, next_open_at=max(state.next_open_at, ctx.now + r.retry_s))
+    if ev.set_aside and order.purpose is K.LEVEL:
+        return state.with_leg(replace(leg, level_retry_at=ctx.now + r.retry_s))
     if order.purpose is K.ENTRY:
         return open_ended(state, ctx)
     if order.purpose is K.LEVEL:  # backed off: a level the balance cannot pay is not re-asked
