@@ -57,7 +57,13 @@ from actors.order_results import events_for, look_up
 from actors.price_slots import PriceSlot
 from actors.reconcile_retry import FEE_UNKNOWN, ReconcileRetry, fee_look
 from actors.resume import resume
-from actors.signal_intake import external, lost_signals, strategy_failed, strategy_renewed
+from actors.signal_intake import (
+    exits_after_entry,
+    external,
+    lost_signals,
+    strategy_failed,
+    strategy_renewed,
+)
 from actors.stop_watch import cancelling
 from actors.strategy_guard import StrategyFailure, StrategyGuard
 from exchange.fence import Fenced
@@ -133,6 +139,7 @@ class DecisionLoop:
         self._quiet_price: Decimal | None = None  # not yet written into the state
         self._publish_to = publish
         self._retry = ReconcileRetry(core.close_backoff)
+        self.waiting_exits: list[tuple[ExternalSignal, bool]] = []  # signal_intake.py
         self.execute = execute or core.executor(
             symbol, exchange, on_escalate, log,
             on_cancel=lambda ok: self._retry.cancel_done(ok, self.clock()), leverage=leverage)
@@ -208,6 +215,7 @@ class DecisionLoop:
                 resume(self, message)
             case _:
                 self.log.warning("ignored unknown message {!r}", message)
+        exits_after_entry(self)
         self.sync_band()
 
     def _blocked_early(self) -> None:

@@ -16,6 +16,7 @@ from actors.messages import ExternalSignal
 from actors.strategy_guard import StrategyFailure, describe_failure
 from trading.commands import JournalEntry
 from trading.events import SignalRaised
+from trading.model import Phase
 
 if TYPE_CHECKING:
     from actors.loop import DecisionLoop
@@ -77,6 +78,10 @@ def external(loop: DecisionLoop, message: ExternalSignal, *, late: bool = False)
     if message.expires_at is not None and loop.clock() >= message.expires_at:
         expired(loop, message)
         return
+    if message.side is None and sid and getattr(loop.state, "phase", None) is Phase.ENTERING:
+        loop.waiting_exits.append((message, late))
+        loop.log.info("signal {} exit waits for the entry in flight", sid)
+        return
     data: dict[str, Any] = {"signal_id": sid}
     if late:
         data["reason"] = f"{LOST}; carried out after the restart"
@@ -87,6 +92,20 @@ def external(loop: DecisionLoop, message: ExternalSignal, *, late: bool = False)
     if loop.apply(signal, correlation_id=sid or "", also=handled) or not sid:
         return
     loop.repo.record(loop.symbol, "SignalHandled", data, correlation_id=sid)
+
+
+def exits_after_entry(loop: DecisionLoop) -> None:
+    """Exits that waited for an entry in flight (`external`), decided once it ended: on the
+    position it opened, or skipped as flat. Found by a paper chaos run: an exit arriving while
+    the entry's fill was not yet reported was skipped ('the entry is still in flight'), and the
+    position it asked closed opened right after and stayed open (25 times in 10 minutes). Not
+    journaled while it waits: killed meanwhile, it is a signal lost with the mailbox, which the
+    successor carries out (`lost_signals`)."""
+    if not loop.waiting_exits or getattr(loop.state, "phase", None) is Phase.ENTERING:
+        return
+    waiting, loop.waiting_exits = loop.waiting_exits, []
+    for message, late in waiting:
+        external(loop, message, late=late)
 
 
 def expired(loop: DecisionLoop, message: ExternalSignal) -> None:
