@@ -82,15 +82,21 @@ def _of_no_position(state: Any, order: Any) -> bool:
     so the restored books hold it open). It protects nothing: the actor cancels such strays
     itself (`SymbolState.strays`). Found by live chaos (Bybit): a restart's first round
     warned `stop X is canceled on the exchange` of the stop the killed incarnation cancelled,
-    and reported it lost. A grid stop of a flat leg: `close_leg` keeps it while a level of
-    its side is live (a level filling first opens a position it covers), and when it then ends
-    on the exchange (the price ran through it: the venue cancels a reduce-only trigger of a flat
-    side) the watch warned `stop X is canceled` of a leg holding nothing (paper grid chaos, seed
-    4742: 3 in 100 kills, each kept for a level a kill left in its send grace). Reconciliation
-    books its end; a level that fills makes the leg open, and its own stop follows."""
+    and reported it lost. A grid stop of a flat leg, or of an earlier position of its leg:
+    `close_leg` keeps a closed leg's stop, unmarked, while a level of its side is live (a level
+    filling first opens a position it covers) and no longer counts it as the leg's protection
+    (`GridState.covered`, `of_current`); when it then ends on the exchange (the price ran
+    through it: the venue cancels a reduce-only trigger of a flat side, Bybit's
+    CancelByReduceOnly) the watch warned `stop X is canceled` of a leg holding nothing (found
+    twice this session: paper grid chaos, seed 4742, 3 in 100 kills; live grid chaos, seeds
+    4631 and 4632). Reconciliation books its end; a level that fills makes the leg open, and
+    its own stop follows."""
     if not hasattr(state, "strays"):
         leg_of, side = getattr(state, "leg", None), getattr(order, "leg", None)
-        return callable(leg_of) and side is not None and not leg_of(side).is_open
+        if not callable(leg_of) or side is None:
+            return False
+        of_current = getattr(state, "of_current", None)
+        return not leg_of(side).is_open or (of_current is not None and not of_current(order))
     pos = state.position
     return pos is None or order.position_id not in (None, pos.position_id)
 
