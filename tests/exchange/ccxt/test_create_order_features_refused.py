@@ -81,3 +81,8 @@ def test_a_reduce_only_close_is_not_sent_to_a_venue_without_reduce_only(emu, tmp
     # bot-side stops: the gateway starts on such a venue (test_reduce_only_capability)
     gw = gateway(BybitWithoutReduceOnly, emu, tmp_path, stop_mode="bot")
     refused(gw, emu, "reduceOnly", {"reduceOnly": True})
+
+
+def test_a_stop_is_not_sent_as_a_market_order_to_a_venue_without_stop_loss_orders(emu, tmp_path):
+    gw = gateway(bybit_without("stopLossPrice"), emu, tmp_path, stop_mode="bot")
+    refused(gw, emu, "stopLossPrice", {"stopLossPrice": D("49000")})
