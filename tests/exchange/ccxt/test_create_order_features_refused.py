@@ -86,3 +86,8 @@ def test_a_reduce_only_close_is_not_sent_to_a_venue_without_reduce_only(emu, tmp
 def test_a_stop_is_not_sent_as_a_market_order_to_a_venue_without_stop_loss_orders(emu, tmp_path):
     gw = gateway(bybit_without("stopLossPrice"), emu, tmp_path, stop_mode="bot")
     refused(gw, emu, "stopLossPrice", {"stopLossPrice": D("49000")})
+
+
+def test_a_take_profit_is_not_sent_to_a_venue_without_take_profit_orders(emu, tmp_path):
+    gw = gateway(bybit_without("takeProfitPrice"), emu, tmp_path)
+    refused(gw, emu, "takeProfitPrice", {"takeProfitPrice": D("51000"), "reduceOnly": True})
