@@ -91,3 +91,9 @@ def test_a_stop_is_not_sent_as_a_market_order_to_a_venue_without_stop_loss_order
 def test_a_take_profit_is_not_sent_to_a_venue_without_take_profit_orders(emu, tmp_path):
     gw = gateway(bybit_without("takeProfitPrice"), emu, tmp_path)
     refused(gw, emu, "takeProfitPrice", {"takeProfitPrice": D("51000"), "reduceOnly": True})
+
+
+def test_a_trigger_order_is_not_sent_to_a_venue_without_trigger_orders(emu, tmp_path):
+    gw = gateway(bybit_without("triggerPrice"), emu, tmp_path)
+    refused(gw, emu, "triggerPrice", {"triggerPrice": D("51000"),
+                                      "triggerDirection": "ascending"}, side="buy")
