@@ -97,3 +97,8 @@ def test_a_trigger_order_is_not_sent_to_a_venue_without_trigger_orders(emu, tmp_
     gw = gateway(bybit_without("triggerPrice"), emu, tmp_path)
     refused(gw, emu, "triggerPrice", {"triggerPrice": D("51000"),
                                       "triggerDirection": "ascending"}, side="buy")
+
+
+def test_a_hedge_mode_order_is_not_sent_to_a_venue_without_hedge_mode(emu, tmp_path):
+    gw = gateway(bybit_without("hedged"), emu, tmp_path, hedge_mode=True)
+    refused(gw, emu, "hedged", {}, side="buy")
