@@ -102,3 +102,14 @@ def test_a_trigger_order_is_not_sent_to_a_venue_without_trigger_orders(emu, tmp_
 def test_a_hedge_mode_order_is_not_sent_to_a_venue_without_hedge_mode(emu, tmp_path):
     gw = gateway(bybit_without("hedged"), emu, tmp_path, hedge_mode=True)
     refused(gw, emu, "hedged", {}, side="buy")
+
+
+def test_a_parameter_set_to_false_asks_for_nothing(emu, tmp_path):
+    """reduceOnly False is a plain order, which the venue can send."""
+    gw = gateway(BybitWithoutReduceOnly, emu, tmp_path, stop_mode="bot")
+    try:
+        order = gw.create_order(BTC, "market", "buy", D("0.01"), None,
+                                {"clientOrderId": "e-1", "reduceOnly": False})
+        assert order.client_order_id == "e-1" and len(creates(emu)) == 1
+    finally:
+        gw.close()
