@@ -199,6 +199,9 @@ def translate(
     out = {key: num(value) for key, value in (params or {}).items()}
     if "stopLossPrice" in out:
         out.setdefault("reduceOnly", True)  # port meaning: a reduce-only stop-market
+        if venue.stop_style == "triggerPrice":  # as `stop_params` places it on such a venue
+            out["triggerPrice"] = out.pop("stopLossPrice")
+            out["triggerDirection"] = "descending" if side == "sell" else "ascending"
     if venue.direction_by_type and "triggerPrice" in out and "triggerDirection" in out:
         direction = str(out.pop("triggerDirection")).lower()
         price = out.pop("triggerPrice")

@@ -175,3 +175,28 @@ def test_sandbox_and_demo_modes_are_applied_per_instance():
     assert gw._pool.new_instance().options["enableDemoTrading"] is True
     with pytest.raises(errors.NotSupported, match="demo"):
         CcxtGateway(ccxt.bybit, sandbox=True, demo=True)
+
+
+@pytest.mark.parametrize("exchange_id", ["mexc", "phemex"])
+def test_a_stop_reaches_a_trigger_price_venue_as_its_own_trigger(exchange_id):
+    """Found by a mutation follow-up (session 45): a venue ccxt describes with triggerPrice and
+    triggerDirection but no stopLossPrice (mexc, phemex in ccxt 4.5.90) passed the start check
+    in the exchange stop mode (`venue_for` gives it the triggerPrice style, as `stop_params`
+    places it), yet every stop the cores sent through create_order asked for stopLossPrice,
+    which check_features refused ('createOrder does not support stopLossPrice'): positions
+    with no exchange stop. The port's stop is now translated to the venue's trigger style.
+    The real ccxt classes' features, no network."""
+    ex = getattr(ccxt, exchange_id)()
+    feats = ex.features["swap"]["linear"]["createOrder"]
+    venue = op.venue_for(exchange_id, feats)
+    assert venue.stop_style == "triggerPrice"
+    assert op.stop_impossible_reason(venue, feats, ex.has) is None  # it starts
+    for side, direction in (("sell", "descending"), ("buy", "ascending")):
+        out = op.translate(venue, side, {"stopLossPrice": D("9"), "clientOrderId": "c"},
+                           hedge_mode=False)
+        assert out == {"triggerPrice": "9", "triggerDirection": direction, "reduceOnly": True,
+                       "clientOrderId": "c"}
+        op.check_features(exchange_id, out, feats, ex.has)  # not refused
+        placed = op.stop_params(venue, side=side, stop_price="9", client_order_id="c",
+                                hedge_mode=False)
+        assert {k: out[k] for k in placed} == placed  # what the stop placement sends
