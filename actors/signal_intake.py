@@ -80,7 +80,11 @@ def external(loop: DecisionLoop, message: ExternalSignal, *, late: bool = False)
         return
     if message.side is None and sid and getattr(loop.state, "phase", None) is Phase.ENTERING:
         loop.waiting_exits.append((message, late))
-        loop.log.info("signal {} exit waits for the entry in flight", sid)
+        why = f"{LOST}; " if late else ""
+        loop.repo.record(loop.symbol, "SignalWaiting",
+                         {"signal_id": sid, "side": "exit",
+                          "reason": f"{why}waits for the entry in flight"}, correlation_id=sid)
+        loop.log.info("signal {} exit {}waits for the entry in flight", sid, why)
         return
     data: dict[str, Any] = {"signal_id": sid}
     if late:
@@ -98,9 +102,9 @@ def exits_after_entry(loop: DecisionLoop) -> None:
     """Exits that waited for an entry in flight (`external`), decided once it ended: on the
     position it opened, or skipped as flat. Found by a paper chaos run: an exit arriving while
     the entry's fill was not yet reported was skipped ('the entry is still in flight'), and the
-    position it asked closed opened right after and stayed open (25 times in 10 minutes). Not
-    journaled while it waits: killed meanwhile, it is a signal lost with the mailbox, which the
-    successor carries out (`lost_signals`)."""
+    position it asked closed opened right after and stayed open (25 times in 10 minutes). While
+    it waits it is journaled `SignalWaiting`, not handled: killed meanwhile, it is a signal
+    lost with the mailbox, which the successor carries out (`lost_signals`)."""
     if not loop.waiting_exits or getattr(loop.state, "phase", None) is Phase.ENTERING:
         return
     waiting, loop.waiting_exits = loop.waiting_exits, []

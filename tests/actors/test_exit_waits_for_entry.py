@@ -67,6 +67,8 @@ def test_an_exit_during_the_entry_closes_the_position_it_opened(tmp_path) -> Non
         h.idle(BTC)
         assert signal_events(h, BTC, "SignalSkipped", "x1") == []
         assert signal_events(h, BTC, "SignalHandled", "x1") == []  # waiting, not handled
+        [waiting] = signal_events(h, BTC, "SignalWaiting", "x1")
+        assert waiting["data"]["reason"] == "waits for the entry in flight", waiting
         h.poll()  # the venue reports the entry's fill
         wait_until(lambda: h.exchange_position(BTC) is None and h.view(BTC).phase == "flat",
                    message="the waiting exit closed the position the entry opened")

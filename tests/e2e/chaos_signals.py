@@ -10,7 +10,8 @@ is kept with the time it arrived.
 Invariants (`check_signals`, after every restart once the actors are reconciled):
   acknowledged   every signal answered 202 before the kill was journaled (SignalReceived)
   once           no signal id is received twice (a resend after a restart is a duplicate)
-  terminal       every signal received before the restart is handled or skipped, and never
+  terminal       every signal received before the restart is handled or skipped (or, an exit,
+                 journaled waiting for the entry in flight: decided once it ends), and never
                  both handled and skipped as lost in a dead mailbox (an exit lost so is
                  handled after the restart, never skipped as lost)
   one_entry      no signal id caused more than one entry order
@@ -118,10 +119,12 @@ def _events(db: Path, types: tuple[str, ...]) -> list[tuple[str, str, str, float
 
 def check_signals(db: Path, sent: list[Sent], killed_at: float, restarted_at: float) -> list[str]:
     """Violations of the invariants above; `killed_at`/`restarted_at` are time.time() values."""
-    rows = _events(db, ("SignalReceived", "SignalHandled", "SignalSkipped", "EntryRequested"))
+    rows = _events(db, ("SignalReceived", "SignalHandled", "SignalSkipped", "EntryRequested",
+                        "SignalWaiting"))
     received = Counter(cid for t, cid, _, _ in rows if t == "SignalReceived")
     received_before = {cid for t, cid, _, at in rows if t == "SignalReceived" and at < restarted_at}
     handled = Counter(cid for t, cid, _, _ in rows if t == "SignalHandled")
+    waiting = {cid for t, cid, _, _ in rows if t == "SignalWaiting"}  # an exit behind an entry
     skipped: Counter[str] = Counter()
     lost: Counter[str] = Counter()
     for t, cid, data, _ in rows:
@@ -139,7 +142,8 @@ def check_signals(db: Path, sent: list[Sent], killed_at: float, restarted_at: fl
     twice = [sid for sid, n in received.items() if n > 1 and sid in ours]
     if twice:
         problems.append(f"signal ids received twice: {twice[:5]}")
-    open_ = [sid for sid in received_before if sid in ours and not handled[sid] and not skipped[sid]]
+    open_ = [sid for sid in received_before
+             if sid in ours and not handled[sid] and not skipped[sid] and sid not in waiting]
     if open_:
         problems.append(f"signals neither handled nor skipped after the restart: {open_[:5]}")
     both = [sid for sid in ours if handled[sid] and lost[sid] or handled[sid] > 1 or lost[sid] > 1]
@@ -153,8 +157,9 @@ def check_signals(db: Path, sent: list[Sent], killed_at: float, restarted_at: fl
 
 def lost_in_mailbox(db: Path, signal_id: str) -> bool:
     """The restarted actor recorded this signal as lost with the dead actor's mailbox: an
-    entry skipped, an exit carried out after the restart (its SignalHandled says so)."""
-    for _, cid, data, _ in _events(db, ("SignalSkipped", "SignalHandled")):
+    entry skipped, an exit carried out after the restart (its SignalHandled says so) or
+    waiting for an entry still in flight after it (its SignalWaiting says so)."""
+    for _, cid, data, _ in _events(db, ("SignalSkipped", "SignalHandled", "SignalWaiting")):
         d = json.loads(data)
         if (d.get("signal_id") or cid) == signal_id and LOST in (d.get("reason") or ""):
             return True

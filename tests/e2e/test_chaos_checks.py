@@ -60,6 +60,22 @@ def test_an_exit_lost_in_a_mailbox_is_handled_after_the_restart(tmp_path):
     assert lost_in_mailbox(db, "x1") and not lost_in_mailbox(db, "x2")
 
 
+def test_an_exit_waiting_for_an_entry_in_flight_is_no_violation(tmp_path):
+    """An exit behind an entry still in flight (its send grace after a restart) is journaled
+    waiting, decided once the entry ends; lost in a mailbox, its SignalWaiting says so. One
+    with no record at all is still reported."""
+    db = journal(tmp_path, [
+        ("SignalReceived", "w1", {"signal_id": "w1", "side": "exit"}, 99.0),
+        ("SignalWaiting", "w1", {"signal_id": "w1", "reason": f"{LOST_REASON}; waits for the "
+                                                              "entry in flight"}, 106.0),
+        ("SignalReceived", "w2", {"signal_id": "w2", "side": "exit"}, 99.0),
+    ])
+    exits = [replace(sent(sid, at=99.0), side="exit") for sid in ("w1", "w2")]
+    assert check_signals(db, exits, KILL, RESTART) == [
+        "signals neither handled nor skipped after the restart: ['w2']"]
+    assert lost_in_mailbox(db, "w1") and not lost_in_mailbox(db, "w2")
+
+
 def test_each_violation_is_reported(tmp_path):
     db = journal(tmp_path, [
         ("SignalReceived", "twice", {"signal_id": "twice"}, 90.0),
