@@ -3,6 +3,7 @@ kill moments taken from the grid's own journal, and the grid's invariants:
 
   protected  every leg open on the exchange is tracked by the bot (same side, same contracts)
              and covered by a reduce-only stop of that side, within a bound after the restart
+             (each leg on its own: clean at some poll within the bound)
   ledger     per order, the bot's fills equal the exchange's (amount, fee, realized P&L)
   no_loop    no leg opened twice within one message (a decision never repeats on a price it
              already acted on)
@@ -119,10 +120,10 @@ class GridChaos(Chaos):
         self.config = workdir / "chaos_grid.toml"
         self.config.write_text(CONFIG)
 
-    def _unprotected(self) -> list[str]:
+    def _unprotected(self) -> dict[str, str]:
         ex, bot = ro(self.paper), ro(self.db)
         try:
-            problems = []
+            problems = {}
             for symbol, side, qty in ex.execute("SELECT symbol, side, qty FROM positions"):
                 contracts = Decimal(qty).copy_abs()
                 if contracts == 0:
@@ -134,7 +135,8 @@ class GridChaos(Chaos):
                 tracked = bot.execute("SELECT contracts FROM positions WHERE symbol=? AND side=? AND "
                                       "status='open'", (symbol, side)).fetchone()
                 if not covered or tracked is None or Decimal(tracked[0]) != contracts:
-                    problems.append(f"{symbol} {side}: exchange {contracts}, bot {tracked}, stops {stops}")
+                    problems[f"{symbol} {side}"] = (f"{symbol} {side}: exchange {contracts}, "
+                                                    f"bot {tracked}, stops {stops}")
             return problems
         finally:
             ex.close()

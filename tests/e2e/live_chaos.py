@@ -17,7 +17,8 @@ Invariants after every restart (besides the paper run's journal, log and signal 
   unique_ids  no client order id reached the venue twice (the emulator's request log)
   protected   every open position on the venue is tracked by the bot (same side and size) and
               covered by exactly one reduce-only stop of the closing side and the position's
-              size, within a bound after the restart
+              size, within a bound after the restart (each symbol on its own: clean at some
+              poll within the bound)
   ledger      per order, the bot's fills equal the venue's (amount, average price, fee, realized
               P&L): nothing booked twice, nothing missing after reconciliation
   wallet      at the end: the ledger's realized P&L minus fees equals the venue's wallet change,
@@ -161,7 +162,7 @@ class LiveChaos(Chaos):
         dups = self.venue.sent_twice()
         self.report.check(not dups, f"client order ids sent to the venue twice: {dups[:5]}")
 
-    def _unprotected(self) -> list[str]:
+    def _unprotected(self) -> dict[str, str]:
         venue_positions = self.venue.positions()
         bot = ro(self.db)
         try:
@@ -169,21 +170,21 @@ class LiveChaos(Chaos):
                 "SELECT symbol, side, contracts FROM positions WHERE status = 'open'")}
         finally:
             bot.close()
-        problems = []
+        problems = {}
         for native in TICKS:
             size = venue_positions.get(native, Decimal(0))
             mine = tracked.get(native)
             stops = self.venue.stops(native)
             if not size:
                 if mine is not None or stops:
-                    problems.append(f"{native}: flat on the venue, bot {mine}, "
-                                    f"stops {[(o.cid, o.qty) for o in stops]}")
+                    problems[native] = (f"{native}: flat on the venue, bot {mine}, "
+                                        f"stops {[(o.cid, o.qty) for o in stops]}")
                 continue
             side, closing = ("long", "sell") if size > 0 else ("short", "buy")
             good = [o for o in stops if o.reduce_only and o.side == closing and o.qty == abs(size)]
             if mine != (side, abs(size)) or len(good) != 1 or len(stops) != 1:
-                problems.append(f"{native}: venue {size}, bot {mine}, stops "
-                                f"{[(o.cid, o.side, o.qty, o.reduce_only) for o in stops]}")
+                problems[native] = (f"{native}: venue {size}, bot {mine}, stops "
+                                    f"{[(o.cid, o.side, o.qty, o.reduce_only) for o in stops]}")
         return problems
 
     def _check_ledger(self, before_ms: int | None, bound_s: float = 10.0) -> None:

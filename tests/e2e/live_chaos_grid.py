@@ -6,6 +6,7 @@ wallet invariants, and per leg:
 
   protected  every leg open on the venue is tracked by the bot (same side, same contracts) and
              covered by a reduce-only stop of that leg (one covering its size), within a bound
+             (each leg on its own: clean at some poll within the bound)
   no_loop    no leg opened twice within one message (chaos_grid.py `repeated_openings`)
 
 Run it directly for a long run:  python -m tests.e2e.live_chaos_grid --kills 30 [--dir DIR]
@@ -48,7 +49,7 @@ class LiveGridChaos(LiveChaos):
         self.sender = None  # the grid trades no external signals
         self.config = grid_config(workdir / "live-chaos-grid.toml", self.venue)
 
-    def _unprotected(self) -> list[str]:
+    def _unprotected(self) -> dict[str, str]:
         bot = ro(self.db)
         try:
             tracked = {(NATIVE[s], side): Decimal(c) for s, side, c in bot.execute(
@@ -59,7 +60,7 @@ class LiveGridChaos(LiveChaos):
             legs = {key: size for key, (size, _e) in self.venue.book.positions.items() if size}
             stops = [o for o in self.venue.book.orders.values()
                      if o.trigger is not None and o.status == "untriggered"]
-        problems = []
+        problems = {}
         for native in TICKS:
             for leg in ("long", "short"):
                 size = abs(legs.get((native, leg), Decimal(0)))
@@ -67,9 +68,10 @@ class LiveGridChaos(LiveChaos):
                 covering = [o.qty for o in stops if o.symbol == native
                             and self.venue.book.leg_of(o) == leg and o.reduce_only]
                 if size and (mine != size or not any(q >= size for q in covering)):
-                    problems.append(f"{native} {leg}: venue {size}, bot {mine}, stops {covering}")
+                    problems[f"{native} {leg}"] = (f"{native} {leg}: venue {size}, bot {mine}, "
+                                                   f"stops {covering}")
                 if not size and mine is not None:
-                    problems.append(f"{native} {leg}: flat on the venue, bot {mine}")
+                    problems[f"{native} {leg}"] = f"{native} {leg}: flat on the venue, bot {mine}"
         return problems
 
     _check_no_guesswork = GridChaos._check_no_guesswork

@@ -1,5 +1,6 @@
-"""The chaos run's signal invariants can fail: each violation, written into a journal by hand,
-is reported (a checker that never reports anything would make the chaos test pass vacuously)."""
+"""The chaos run's signal and protection invariants can fail: each violation, written into a
+journal by hand or scripted as the venue's polls, is reported (a checker that never reports
+anything would make the chaos test pass vacuously)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
+from tests.e2e.chaos import Chaos
 from tests.e2e.chaos_grid import repeated_openings
 from tests.e2e.chaos_signals import Sent, check_signals, lost_in_mailbox
 
@@ -133,3 +135,37 @@ def test_a_leg_opened_again_by_a_decision_is_reported():
         _opened("a-g-BTC-1e"), _opened("a-g-BTC-2a"))
     for rows in (entry_again, placed_while_flat, other_position):
         assert repeated_openings(rows) == [("BTC", "m1", "short")]
+
+
+class Polled(Chaos):
+    """The chaos run's protection check over scripted polls of the venue (the last repeats)."""
+
+    def __init__(self, workdir: Path, polls: list[dict[str, str]]) -> None:
+        super().__init__(workdir, signals=False)
+        self.polls, self.seen = polls, 0
+
+    def _unprotected(self) -> dict[str, str]:
+        self.seen += 1
+        return dict(self.polls[min(self.seen, len(self.polls)) - 1])
+
+
+BTC_MID = {"BTCUSDT": "BTCUSDT: venue 0.003, bot None, stops []"}
+ETH_MID = {"ETHUSDT": "ETHUSDT: venue 0.05, bot ('long', 0.05), stops [a, b]"}
+
+
+def test_symbols_each_clean_at_a_different_poll_are_protected(tmp_path):
+    # a Binance run: never one poll with both clean (a held entry, a stop moved new-then-cancel)
+    chaos = Polled(tmp_path, [BTC_MID | ETH_MID, BTC_MID, ETH_MID, BTC_MID, ETH_MID])
+    chaos._check_protected(bound_s=30.0)
+    assert chaos.report.violations == [] and chaos.report.checks == 1
+    assert chaos.seen == 3  # done once each was clean at a poll, not at the bound
+
+
+def test_a_symbol_never_clean_within_the_bound_is_reported(tmp_path):
+    sol = {"SOLUSDT": "SOLUSDT: venue -1, bot None, stops []"}
+    chaos = Polled(tmp_path, [BTC_MID | ETH_MID | sol, BTC_MID | sol, ETH_MID | sol])
+    chaos._check_protected(bound_s=0.5)
+    assert len(chaos.report.violations) == 1, chaos.report.violations
+    violation = chaos.report.violations[0]
+    assert "SOLUSDT: venue -1" in violation
+    assert "BTCUSDT" not in violation and "ETHUSDT" not in violation
