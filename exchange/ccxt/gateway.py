@@ -167,6 +167,10 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             missing.append("fetchOrder|fetchOpenOrders")
         if missing:
             raise ccxt.NotSupported(f"{self.id} lacks required capability: {', '.join(missing)}")
+        if self._has.get("createReduceOnlyOrder") is False:  # in either stop mode
+            raise ccxt.NotSupported(
+                f"{self.id} cannot send a reduce-only order (has.createReduceOnlyOrder is "
+                "False): every close the bot sends is one, its own stop's close included")
         reason = op.stop_impossible_reason(self.venue, self._features.get("createOrder"), self._has)
         if reason and self.stop_mode == "exchange":
             raise ccxt.NotSupported(

@@ -18,6 +18,7 @@ import ccxt
 import pytest
 
 from exchange import errors
+from exchange.ccxt import order_params as op
 from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
 from tests.exchange.ccxt.emu_server import point_at
 
@@ -77,10 +78,12 @@ def refused(gw, emu, key: str, params: dict[str, Any], side: str = "sell") -> No
         gw.close()
 
 
-def test_a_reduce_only_close_is_not_sent_to_a_venue_without_reduce_only(emu, tmp_path):
-    # bot-side stops: the gateway starts on such a venue (test_reduce_only_capability)
-    gw = gateway(BybitWithoutReduceOnly, emu, tmp_path, stop_mode="bot")
-    refused(gw, emu, "reduceOnly", {"reduceOnly": True})
+def test_a_reduce_only_close_is_refused_for_a_venue_without_reduce_only():
+    """Such a venue is refused at start in either stop mode (test_reduce_only_capability); the
+    create's own check refuses the order too (the real class's `has`)."""
+    feats = ccxt.bybit().features["swap"]["linear"]["createOrder"]
+    with pytest.raises(ccxt.NotSupported, match="does not support 'reduceOnly'"):
+        op.check_features("bybit", {"reduceOnly": True}, feats, BybitWithoutReduceOnly().has)
 
 
 def test_a_stop_is_not_sent_as_a_market_order_to_a_venue_without_stop_loss_orders(emu, tmp_path):
@@ -104,12 +107,7 @@ def test_a_hedge_mode_order_is_not_sent_to_a_venue_without_hedge_mode(emu, tmp_p
     refused(gw, emu, "hedged", {}, side="buy")
 
 
-def test_a_parameter_set_to_false_asks_for_nothing(emu, tmp_path):
+def test_a_parameter_set_to_false_asks_for_nothing():
     """reduceOnly False is a plain order, which the venue can send."""
-    gw = gateway(BybitWithoutReduceOnly, emu, tmp_path, stop_mode="bot")
-    try:
-        order = gw.create_order(BTC, "market", "buy", D("0.01"), None,
-                                {"clientOrderId": "e-1", "reduceOnly": False})
-        assert order.client_order_id == "e-1" and len(creates(emu)) == 1
-    finally:
-        gw.close()
+    feats = ccxt.bybit().features["swap"]["linear"]["createOrder"]
+    op.check_features("bybit", {"reduceOnly": False}, feats, BybitWithoutReduceOnly().has)
