@@ -38,7 +38,12 @@ def test_started_freezes_again_a_minute_later_and_stop_unfreezes():
         later = [Cycle() for _ in range(500)]  # made after the start (a stream's markets)
         now[0] += 1.0
         freezer.tick()
-        assert freezer.freezes == 2 and gc.get_freeze_count() >= frozen + 500
+        assert freezer.freezes == 2
+        # the later objects are in the permanent generation (not listed by get_objects); a
+        # count against `frozen` failed once in a pytest-xdist worker, where the freeze state
+        # is the whole process's and another test's objects had gone meanwhile
+        walked = {id(o) for o in gc.get_objects()}
+        assert not any(id(c) in walked for c in later)
         assert "(running 60 s;" in log.lines[1]
         now[0] += 3600
         freezer.tick()
