@@ -167,11 +167,9 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             missing.append("fetchOrder|fetchOpenOrders")
         if missing:
             raise ccxt.NotSupported(f"{self.id} lacks required capability: {', '.join(missing)}")
-        if self._has.get("createReduceOnlyOrder") is False:  # in either stop mode
-            raise ccxt.NotSupported(
-                f"{self.id} cannot send a reduce-only order (has.createReduceOnlyOrder is "
-                "False): every close the bot sends is one, its own stop's close included")
-        reason = op.stop_impossible_reason(self.venue, self._features.get("createOrder"), self._has)
+        if (closes := op.closes_impossible_reason(self.id, self._has)) is not None:
+            raise ccxt.NotSupported(closes)  # in either stop mode
+        reason = op.stop_impossible_reason(self.venue, self._features.get("createOrder"))
         if reason and self.stop_mode == "exchange":
             raise ccxt.NotSupported(
                 f"{self.id} cannot place a reduce-only stop-market ({reason}); "

@@ -238,13 +238,21 @@ def check_features(
         raise ccxt.NotSupported(f"{exchange_id} createOrder does not support timeInForce {tif}")
 
 
-def stop_impossible_reason(venue: Venue, create_features: dict | None, has: dict) -> str | None:
-    """Why a reduce-only exchange stop-market cannot be placed, or None if it can."""
+def closes_impossible_reason(exchange_id: str, has: dict) -> str | None:
+    """Why the bot cannot close a position on this venue (every close it sends, its own stop's
+    and the emergency close included, is a reduce-only order), or None if it can."""
+    if has.get("createReduceOnlyOrder") is False:
+        return (f"{exchange_id} cannot send a reduce-only order (has.createReduceOnlyOrder is "
+                "False): every close the bot sends is one, its own stop's close included")
+    return None
+
+
+def stop_impossible_reason(venue: Venue, create_features: dict | None) -> str | None:
+    """Why a reduce-only exchange stop-market cannot be placed, or None if it can (a venue that
+    cannot send reduce-only orders at all is refused before: `closes_impossible_reason`)."""
     feats = create_features or {}
     if venue.stop_style is None:
         return "features.createOrder has neither stopLossPrice nor triggerPrice+triggerDirection"
     if not feats.get(venue.stop_style):
         return f"features.createOrder.{venue.stop_style} is not supported"
-    if has.get("createReduceOnlyOrder") is False:
-        return "has.createReduceOnlyOrder is False"
     return None

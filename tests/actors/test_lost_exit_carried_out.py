@@ -46,15 +46,18 @@ class HangsWhenAsked:
         return None
 
 
-def _crash_with(h: Harness, strategy: HangsWhenAsked, *signals: ExternalSignal) -> None:
-    """Hang the actor, hand it `signals` (journaled SignalReceived, in its mailbox), and wait
-    for its successor to run: the hung incarnation's mailbox is lost."""
+def _crash_with(h: Harness, strategy: HangsWhenAsked, *signals: ExternalSignal,
+                later_s: float = 0.0) -> None:
+    """Hang the actor, hand it `signals` (journaled SignalReceived, in its mailbox), move the
+    clock `later_s`, and wait for its successor to run: the hung incarnation's mailbox is
+    lost."""
     old = h.child(BTC).ref
     strategy.hang.set()
     h.poll()
     assert strategy.hung.wait(10), "the actor never hung"
     for signal in signals:
         assert h.sup.deliver_signal(BTC, signal)
+    h.clock.advance(later_s)
     wait_until(lambda: h.child(BTC).ref is not old and h.child(BTC).state.value == "running",
                timeout=20, message="the successor running")
 
@@ -102,16 +105,9 @@ def test_a_lost_exit_whose_own_expiry_passed_is_skipped(tmp_path) -> None:  # no
         h.poll()
         assert h.signal(BTC, Side.LONG)
         wait_until(lambda: h.view(BTC).protected, message="BTC long and protected")
-        old = h.child(BTC).ref
-        strategy.hang.set()
-        h.poll()
-        assert strategy.hung.wait(10), "the actor never hung"
-        assert h.sup.deliver_signal(BTC, ExternalSignal(side=None, signal_id="x2",
-                                                        reason="signal:http",
-                                                        expires_at=h.clock() + 5))
-        h.clock.advance(10)  # the successor starts after the exit's own expiry
-        wait_until(lambda: h.child(BTC).ref is not old and h.child(BTC).state.value == "running",
-                   timeout=20, message="the successor running")
+        _crash_with(h, strategy, ExternalSignal(side=None, signal_id="x2", reason="signal:http",
+                                                expires_at=h.clock() + 5),
+                    later_s=10)  # the successor starts after the exit's own expiry
         wait_until(lambda: signal_events(h, BTC, "SignalSkipped", "x2"), message="x2 skipped")
         [skipped] = signal_events(h, BTC, "SignalSkipped", "x2")
         assert skipped["data"]["reason"] == f"{LOST}; it expired meanwhile", skipped

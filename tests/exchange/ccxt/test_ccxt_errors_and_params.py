@@ -190,7 +190,7 @@ def test_a_stop_reaches_a_trigger_price_venue_as_its_own_trigger(exchange_id):
     feats = ex.features["swap"]["linear"]["createOrder"]
     venue = op.venue_for(exchange_id, feats)
     assert venue.stop_style == "triggerPrice"
-    assert op.stop_impossible_reason(venue, feats, ex.has) is None  # it starts
+    assert op.stop_impossible_reason(venue, feats) is None  # it starts
     for side, direction in (("sell", "descending"), ("buy", "ascending")):
         out = op.translate(venue, side, {"stopLossPrice": D("9"), "clientOrderId": "c"},
                            hedge_mode=False)
