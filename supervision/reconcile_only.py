@@ -17,6 +17,13 @@ fails to start is one ERROR line and is not started again for that close: the ne
 owed close, a person's resume or a restart reconciles. A person's resume stops it (the resumed
 actor's fence and claim shut it out). Each run has its own report channel, so a stopped run's
 late report is never taken for another's.
+
+A run starts only once the symbol's supervisor records are stored (`pending`): the escalation's
+quarantine, written on the record keeper's thread, moves the symbol's incarnation on (it fences
+the quarantined one, storage/repository.py `quarantine`). Found by a test that failed once in
+CI under load: the close ended and the run claimed before that write, which then moved the
+incarnation past the run's; its commit was refused ("incarnation 2 was replaced") and the
+close's fill stayed unbooked. One that waits is started by `due` (the supervisor's loop).
 """
 
 from __future__ import annotations
@@ -41,7 +48,8 @@ Starter = Callable[[str, Report, Callable[[str, Escalate], None]], pykka.ActorRe
 class ReconcileOnly:
     def __init__(self, *, log: Any, clock: Callable[[], float], views: dict[str, Any],
                  post: Callable[[tuple[Any, ...]], None],
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 pending: Callable[[str], int] = lambda symbol: 0) -> None:
         self.start: Starter | None = None  # set by the composition root; None: not run
         self.log = log
         self.clock = clock
@@ -54,6 +62,8 @@ class ReconcileOnly:
         self._tokens = itertools.count(1)
         self._lock = threading.Lock()
         self._booked: dict[str, float] = {}  # symbol -> when a run last reconciled it
+        self._pending = pending  # the symbol's supervisor records not yet stored (its quarantine)
+        self._unstored: set[str] = set()  # a run waiting for them (`due` starts it)
 
     # -- the supervisor's thread ---------------------------------------------------------------
     def run(self, symbol: str) -> None:
@@ -65,6 +75,11 @@ class ReconcileOnly:
         running = self._runs.get(symbol)
         if running is not None and running[1].is_alive():
             self._again.add(symbol)
+            return
+        if self._pending(symbol):  # its claim before the quarantine's write would be fenced
+            if symbol not in self._unstored:
+                self._unstored.add(symbol)
+                log.info("reconcile-only run waits for the symbol's quarantine to be stored")
             return
         token = next(self._tokens)
 
@@ -82,6 +97,14 @@ class ReconcileOnly:
         self._since[symbol] = self._mono()
         log.warning("reconcile-only run of the quarantined symbol started: it books the "
                     "emergency close's fill from the exchange, takes no entries, then stops")
+
+    def due(self) -> None:
+        """After each round of the supervisor's loop: a run that waited for the symbol's records
+        is asked again once they are stored (the supervisor checks the symbol is still
+        quarantined and the bot is not stopping)."""
+        for symbol in [s for s in self._unstored if not self._pending(s)]:
+            self._unstored.discard(symbol)
+            self._post(("closed", symbol))
 
     def reported(self, symbol: str, token: int, what: str, error: BaseException | None) -> bool:
         """A run's report; True: the symbol asks for one more run (a close ended meanwhile)."""
@@ -132,6 +155,7 @@ class ReconcileOnly:
     def stop(self, symbol: str) -> None:
         """A person resumes the symbol: its run (if any) stops; the resumed actor reconciles."""
         self._again.discard(symbol)
+        self._unstored.discard(symbol)
         running = self._runs.pop(symbol, None)
         if running is not None:
             running[1].stop(block=False)
@@ -143,6 +167,7 @@ class ReconcileOnly:
             _, ref = self._runs.pop(symbol)
             futures.append(ref.stop(block=False))
         self._again.clear()
+        self._unstored.clear()
         return futures
 
     # -- any thread ------------------------------------------------------------------------------

@@ -131,7 +131,8 @@ class Supervisor(Watching, Escalating):
         self.records = RecordKeeper()  # written off this thread: a stalled database stalls no beat
         self.strategy_alerts = StrategyAlerts(alerts, clock=monotonic)
         self.reconcile_only = ReconcileOnly(log=logger, clock=clock, views=self.views,
-                                            post=self._inbox.put, monotonic=monotonic)
+                                            post=self._inbox.put, monotonic=monotonic,
+                                            pending=self.records.pending)
         """After an emergency close, the reconciliation of a symbol whose actor is stopped
         (quarantined by a crash loop): supervision/reconcile_only.py."""
         # the escalation and the switch it trips are two records: a process killed between
@@ -268,6 +269,7 @@ class Supervisor(Watching, Escalating):
                         c.spawned_at = None if c.spawned_at is None else now
                 last = now
                 self._restart_due(now)
+                self.reconcile_only.due()  # a run that waited for the quarantine's record
                 if now >= next_beat:  # one part of the actors per beat (supervision/beats.py)
                     next_beat = now + self.heartbeat_interval_s / parts
                     self._heartbeat(now, part, parts)
