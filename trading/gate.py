@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+NOT_RECONCILED = "not reconciled with the exchange yet"
+"""The refusal before the symbol's first successful reconciliation: it ends with that
+reconciliation (whose own decision may enter), not after a wait (trading/grid/maintain.py)."""
+
 
 class EntryCheck(Protocol):
     """One extra protection; `refuse` returns why the entry must not happen, or None."""
@@ -56,7 +60,7 @@ def refusal(facts: EntryFacts, checks: Iterable[EntryCheck], now: float) -> str 
     if facts.kill_switch:
         return "entries are blocked account-wide (kill switch or shutdown)"
     if not facts.reconciled:
-        return "not reconciled with the exchange yet"
+        return NOT_RECONCILED
     for check in checks:
         reason = check.refuse(facts.symbol, now)
         if reason is not None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from trading import trailing_stop as ts
 from trading.decide import skip_kind
+from trading.gate import NOT_RECONCILED
 from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
 from trading.grid.model import GridKind, GridState
@@ -235,6 +236,8 @@ def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
         refused = ctx.admit("grid_leg", margin)  # the account's entry gate, asked last
         if refused is not None:
             state = _not_opened(state, side, refused, True, ctx)
+            if refused == NOT_RECONCILED:  # ends with the reconciliation, which opens the leg
+                return state  # (it waited open_retry_s: a flat grid reopened 10 s late at start)
             return replace(state, next_open_at=ctx.now + r.open_retry_s)
         state = replace(state, open_skipped_for=None)
         state = ctx.place(state, side, GridKind.OPEN, side.entry_order_side, amount, margin=margin)
