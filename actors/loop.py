@@ -174,7 +174,7 @@ class DecisionLoop:
         self.reconcile("start")
         for exit_ in exits:  # on the reconciled state, as the exit would have been
             external(self, exit_, late=True)
-        self.sync_band()
+        self.sync_band(rounds=1)  # later prices wait for the running actor's wake
 
     def adopt(self, state: Any, *, reconciled: bool = True) -> None:
         """Begin from `state`, not `start()`'s restore and reconciliation (decision tests)."""
@@ -418,16 +418,19 @@ class DecisionLoop:
             self._quiet_for = self.state
         return self._quiet
 
-    def sync_band(self) -> None:
+    def sync_band(self, rounds: int = -1) -> None:
         """Tell the feed (through the slot) which prices may wait; decide at once on a waiting
-        price the new band no longer calls quiet."""
+        price the new band no longer calls quiet, for at most `rounds` bands (negative: no
+        bound); past them the band is published alone (tests/actors/test_start_in_a_trend.py:
+        a start, refused every wake, moved a trailing stop for as long as a trend went on)."""
         if self.slot is None:
             return
         while (band := self._band()) is not self._band_published:
             self._band_published = band
-            ticks = self.slot.publish_band(band, self._slot_generation)
+            ticks = self.slot.publish_band(band, self._slot_generation, take=rounds != 0)
             if not ticks:
                 return
+            rounds -= 1
             for tick in ticks:
                 self.tick(tick)
 

@@ -135,18 +135,22 @@ class PriceSlot:
         self.taken += len(ticks)
         return ticks
 
-    def publish_band(self, band: QuietBand | None, generation: int = 0) -> tuple[Tick, ...]:
+    def publish_band(self, band: QuietBand | None, generation: int = 0, *,
+                     take: bool = True) -> tuple[Tick, ...]:
         """The actor's new quiet band. Returns (and takes) the waiting prices, as `take_all`, when
         they were left without a wake and the new band does not call the latest quiet, or a
         crossing price is held: the actor must decide on them now. Atomic with `offer`, so no
-        price falls between the two. A replaced incarnation's band is ignored."""
+        price falls between the two. A replaced incarnation's band is ignored. `take=False`:
+        the band only; waiting prices stay for the next wake or `Timer` (a start's last band,
+        actors/loop.py `sync_band`)."""
         with self._lock:
             if generation != self._generation:
                 return ()
             self._band = band
             tick = self._tick
             if (
-                self._wake_pending
+                not take
+                or self._wake_pending
                 or tick is None
                 or (self._crossing is None and band is not None
                     and band.contains_price(tick.price))
