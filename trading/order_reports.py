@@ -147,7 +147,11 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
     ctx.record(je.OrderFailed(order=order.client_order_id, purpose=order.purpose, error=ev.error))
     match order.purpose:
         case OrderPurpose.ENTRY:
-            return _entry_ended(state, ctx) if state.phase is Phase.ENTERING else state
+            if state.phase is not Phase.ENTERING:
+                return state
+            if ev.set_aside and state.position is None:  # never sent, for an order report:
+                return lc.to_phase(state, Phase.FLAT)  # no refusal (as the grid's, handlers.py)
+            return _entry_ended(state, ctx)
         case OrderPurpose.STOP:
             return _stop_failed(state, order, ctx, lost=ev.lost)
         case OrderPurpose.CLOSE:
