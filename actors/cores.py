@@ -32,10 +32,11 @@ from trading.exposure import grid_held, one_way_held
 from trading.grid.core import GridCore
 from trading.grid.events import GridReconciled
 from trading.grid.maintain import stop_due as grid_stop_due
+from trading.grid.maintain import stop_unresolved as grid_stop_unresolved
 from trading.grid.model import GridState
 from trading.model import SymbolState
 from trading.quiet_band import QuietBand
-from trading.stop_rules import stop_due
+from trading.stop_rules import stop_due, stop_unresolved
 
 Admit = Callable[[str, Decimal | None], str | None]
 """The entry gate as the core sees it: (kind, margin) -> refusal reason or None."""
@@ -82,6 +83,11 @@ class Core(Protocol):
     def stop_due(self, state: Any, now: float) -> bool:
         """A stop placement of the core's time-driven duties is due now (what a reconciliation
         waiting for rate budget is set aside for)."""
+        ...
+
+    def stop_unresolved(self, state: Any) -> bool:
+        """A position's (a leg's) only stop is an intent never acknowledged: a reconciliation's
+        lookup alone tells whether a stop rests, so nothing sets it aside."""
         ...
 
     def exposure(self, state: Any) -> int:
@@ -136,6 +142,9 @@ class OneWayCore:
 
     def stop_due(self, state: SymbolState, now: float) -> bool:
         return stop_due(state, now, self.core.rules)
+
+    def stop_unresolved(self, state: SymbolState) -> bool:
+        return stop_unresolved(state)
 
     def view(self, state: SymbolState, last_tick_at: float | None, reconciled: bool) -> ActorView:
         return view_of(state, last_tick_at, reconciled=reconciled)
@@ -197,6 +206,9 @@ class HedgeGridCore:
 
     def stop_due(self, state: GridState, now: float) -> bool:
         return grid_stop_due(state, now, self.core.rules.retry_s)
+
+    def stop_unresolved(self, state: GridState) -> bool:
+        return grid_stop_unresolved(state)
 
     def view(self, state: GridState, last_tick_at: float | None, reconciled: bool) -> ActorView:
         return grid_view(state, last_tick_at, reconciled)

@@ -289,7 +289,8 @@ class DecisionLoop:
         """Compare with the exchange (a message like any other: nothing is dropped meanwhile)."""
         self._catch_up()
         try:
-            with self._retry.preemptible():  # an order report arriving sets it aside
+            protects = reason != FEE_UNKNOWN and self.core.stop_unresolved(self.state)
+            with self._retry.preemptible(protects):  # a report sets it aside, unless it protects
                 exchange = self.exchange if reason != "start" or self.first_read is None \
                     else self.first_read.port(self.symbol, self.exchange)  # once, at start
                 snapshot = (fee_look(exchange, self.state) if reason == FEE_UNKNOWN

@@ -16,6 +16,7 @@ from trading import trailing_stop as ts
 from trading.decision import Ctx
 from trading.frozen import replace
 from trading.model import OrderPurpose, OrderStatus, Phase, SymbolState
+from trading.order_evidence import sent_only
 from trading.orders import Order
 from trading.primitives import waiting
 from trading.quarantine import mismatched
@@ -135,3 +136,15 @@ def stop_due(state: SymbolState, now: float, rules: Rules) -> bool:
         return False
     return not waiting(now, state.next_stop_at, rules.risk.stop_retry_longest) \
         and not through_stop(state, rules)
+
+
+def stop_unresolved(state: SymbolState) -> bool:
+    """The guarded position's only stops are intents never acknowledged (committed, then the
+    process killed before the send, or a send whose outcome the shell could not learn): they
+    count as its stop on its way, so none is due (`stop_due`), and only a lookup by client id
+    tells whether one rests (one not found ends at once and is sent again, order_evidence.py).
+    The reconciliation that looks is protective work: nothing sets it aside (actors/loop.py
+    `reconcile`). A chaos run after kill 9: 1.5-4.1 s with no stop on the venue, while the
+    other orders' reports set the start reconciliation aside again and again."""
+    stops = standing_stops(state)
+    return guarded(state) and bool(stops) and all(sent_only(o) for o in stops)

@@ -15,6 +15,7 @@ from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
 from trading.grid.model import GridKind, GridState
 from trading.grid.rules import OPEN_RETRY_MAX_S, STOP_RETRY_MAX_S
+from trading.order_evidence import sent_only
 from trading.orders import Order, OrderStatus
 from trading.primitives import ZERO, Side, waiting
 from trading.reconcile import UNKNOWN_POSITION
@@ -56,6 +57,14 @@ def stop_due(state: GridState, now: float, retry_s: float) -> bool:
         if not _current_stops(state, side):
             return True
     return False
+
+
+def stop_unresolved(state: GridState) -> bool:
+    """An open leg's only stops of its current position are intents never acknowledged (a kill
+    between commit and send): no stop is due, and only the reconciliation's lookup tells if one
+    rests, so nothing sets it aside (trading/stop_rules.py `stop_unresolved`, the one-way's)."""
+    return any(state.leg(side).is_open and (stops := _current_stops(state, side)) != []
+               and all(sent_only(o) for o in stops) for side in (Side.LONG, Side.SHORT))
 
 
 def closes_held(state: GridState) -> bool:
