@@ -65,3 +65,37 @@ def test_grid_an_acknowledged_stop_beside_a_pending_resize_is_no_doubt():
     stops = b.state.orders_of(Side.LONG, GridKind.STOP)
     assert len(stops) == 2, stops
     assert not grid_unresolved(b.state)  # the old one still rests and protects
+
+
+def test_one_way_a_close_never_acknowledged_with_no_stop_resting_is_a_doubt_too():
+    run = Run(SymbolCore(make_rules()))
+    run.send(PriceTicked(price=D("100")))
+    run.send(SignalRaised(side=Side.LONG))
+    entry = run.last(OrderPurpose.ENTRY)
+    run.send(OrderFilled(client_order_id=entry.client_order_id, exchange_id="e1",
+                         filled=entry.amount, average=D("100"), fee=D("0.05")))
+    stop = run.last(OrderPurpose.STOP)
+    run.send(OrderAccepted(client_order_id=stop.client_order_id, exchange_id="s1"))
+    run.send(SignalRaised(side=None, reason="exit"))
+    close = run.last(OrderPurpose.CLOSE)
+    assert not stop_unresolved(run.state)  # the close is unacknowledged, but a stop rests
+    run.send(PriceTicked(price=D("98.5")))  # through the stop's level: no stop can rest there
+    run.send(OrderCanceled(client_order_id=stop.client_order_id))  # and the venue removed it
+    assert [o.client_order_id for o in run.state.live_orders(OrderPurpose.STOP)] == []
+    assert stop_unresolved(run.state)  # only the close's lookup tells if it went out
+    run.send(OrderAccepted(client_order_id=close.client_order_id, exchange_id="c1"))
+    assert not stop_unresolved(run.state)
+
+
+def test_grid_a_close_never_acknowledged_with_no_stop_resting_is_a_doubt_too():
+    b = Book()
+    b.send(PriceTicked(price=D(100)))
+    b.fill(b.placed(GridKind.OPEN, Side.LONG)[0], "100")
+    (stop,) = b.state.orders_of(Side.LONG, GridKind.STOP)
+    b.send(OrderFailed(client_order_id=stop.client_order_id, error="rejected"))
+    assert not grid_unresolved(b.state)  # no stop and no close: a stop is due, no doubt
+    b.send(PriceTicked(price=D(90)))  # below the 95 stop, none rests: the bot closes
+    (close,) = b.state.orders_of(Side.LONG, GridKind.CLOSE)
+    assert grid_unresolved(b.state)
+    b.accept(close)
+    assert not grid_unresolved(b.state)

@@ -61,10 +61,12 @@ def stop_due(state: GridState, now: float, retry_s: float) -> bool:
 
 def stop_unresolved(state: GridState) -> bool:
     """An open leg's only stops of its current position are intents never acknowledged (a kill
-    between commit and send): no stop is due, and only the reconciliation's lookup tells if one
-    rests, so nothing sets it aside (trading/stop_rules.py `stop_unresolved`, the one-way's)."""
-    return any(state.leg(side).is_open and (stops := _current_stops(state, side)) != []
-               and all(sent_only(o) for o in stops) for side in (Side.LONG, Side.SHORT))
+    between commit and send), or it has none resting and a close never acknowledged: only the
+    reconciliation's lookup tells, so nothing sets it aside (trading/stop_rules.py's)."""
+    legs = [(s, _current_stops(state, s)) for s in (Side.LONG, Side.SHORT)]
+    return any(state.leg(s).is_open and all(map(sent_only, st))
+               and any(map(sent_only, st + _active(state.orders_of(s, GridKind.CLOSE))))
+               for s, st in legs)
 
 
 def closes_held(state: GridState) -> bool:
