@@ -46,12 +46,17 @@ def _grid_order(kind: str, status: str = "pending") -> Predicate:
 def _cancels_after_close(p: Probe) -> str | None:
     """A leg closed (its side waits to reopen) while cancels of its orders are in flight: the
     reopen must wait for every one of them (incident 9). Cancels this process asked for (an
-    earlier process's, still unanswered in a rewritten document, are not this one's)."""
+    earlier process's, still unanswered in a rewritten document, are not this one's), of an
+    order the exchange acknowledged or this process sent: an earlier process's order never
+    acknowledged stays pending through its send grace, and every restart asks its cancel again
+    (a paper run credited one such level to 3 kills)."""
     rows = p.query(
         "SELECT g.symbol, json_extract(o.value, '$.client_order_id') FROM grid_state g, "
         "json_each(g.data, '$.orders') o WHERE json_array_length(g.data, '$.reopen') > 0 AND "
-        "json_extract(o.value, '$.cancel_requested_at') >= ? LIMIT 1",
-        p.since)
+        "json_extract(o.value, '$.cancel_requested_at') >= ? AND "
+        "(json_extract(o.value, '$.status') != 'pending' OR "
+        "json_extract(o.value, '$.created_at') >= ?) LIMIT 1",
+        p.since, p.since)
     return " ".join(str(v) for v in rows[0]) if rows else None
 
 

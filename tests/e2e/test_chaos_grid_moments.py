@@ -22,9 +22,10 @@ from tests.e2e.chaos_moments import Probe
 SYM = "ETH/USDT:USDT"
 
 
-def _order(cid: str, kind: str, created_at: float, cancel_at: float | None = None) -> dict:
+def _order(cid: str, kind: str, created_at: float, cancel_at: float | None = None,
+           status: str = "pending") -> dict:
     return {"client_order_id": cid, "leg": "long", "kind": kind, "side": "buy",
-            "amount": "0.03", "price": None, "level": 0, "status": "pending",
+            "amount": "0.03", "price": None, "level": 0, "status": status,
             "exchange_id": None, "filled": "0", "average": None, "fee": "0",
             "created_at": created_at, "replaces": None, "cancel_requested_at": cancel_at,
             "last_error": None, "realized_pnl": "0", "position_id": None}
@@ -58,6 +59,22 @@ def test_cancels_after_close_count_only_cancels_this_process_asked_for(tmp_path)
     old = _order("main-x-ETH-17t", "tp", since - 30, cancel_at=since - 10)
     probe = _probe(tmp_path, [old], ["long"], since)
     assert GRID_MOMENTS["cancels_after_close_in_flight"].inside(probe) is None
-    new = _order("main-x-ETH-18t", "tp", since - 30, cancel_at=since + 0.5)
+    new = _order("main-x-ETH-18t", "tp", since - 30, cancel_at=since + 0.5, status="open")
     probe = _probe(tmp_path, [old, new], ["long"], since)
     assert GRID_MOMENTS["cancels_after_close_in_flight"].inside(probe) == f"{SYM} main-x-ETH-18t"
+
+
+def test_a_never_acknowledged_order_of_an_earlier_process_is_no_close_cancel_in_flight(tmp_path):
+    """A level an earlier process committed and never got an answer for stays pending through
+    its send grace (trading/order_evidence.py); once its leg is closed every restart asks its
+    cancel again, so cancel_requested_at is always this process's. Paper grid run seed 4982
+    (250 kills): 23 of its 40 'cancels_after_close_in_flight' kills named one of 10 orders two
+    or three times each; grid-dc45-BTC-36a (a level that never reached the exchange) was
+    kills 5, 7 and 8."""
+    since = time.time()
+    leftover = _order("main-x-ETH-36a", "add", since - 30, cancel_at=since + 0.5)
+    probe = _probe(tmp_path, [leftover], ["long"], since)
+    assert GRID_MOMENTS["cancels_after_close_in_flight"].inside(probe) is None
+    mine = _order("main-x-ETH-40a", "add", since + 0.2, cancel_at=since + 0.5)
+    probe = _probe(tmp_path, [leftover, mine], ["long"], since)
+    assert GRID_MOMENTS["cancels_after_close_in_flight"].inside(probe) == f"{SYM} main-x-ETH-40a"
