@@ -92,7 +92,8 @@ def external(loop: DecisionLoop, message: ExternalSignal, *, late: bool = False)
         loop.log.info("signal {} exit {}: carrying it out now", sid, LOST)
     handled = (JournalEntry(type="SignalHandled", data=data),) if sid else ()
     signal = SignalRaised(side=message.side, reason=message.reason, signal_id=sid,
-                          size_usdt=message.size_usdt, priced_at=loop.priced_at)
+                          size_usdt=message.size_usdt, priced_at=loop.priced_at,
+                          expires_at=message.expires_at)
     if loop.apply(signal, correlation_id=sid or "", also=handled) or not sid:
         return
     loop.repo.record(loop.symbol, "SignalHandled", data, correlation_id=sid)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import ROUND_CEILING, Context, Decimal
 
+from trading import entry_resend as er
 from trading import funding, late_fees
 from trading import journal_events as je
 from trading import lifecycle as lc
@@ -143,6 +144,7 @@ def _on_event(state: SymbolState, event: Event, ctx: Ctx) -> SymbolState:
             state = funding.book_one_way(state, event, ctx)
         case TimerFired():
             state = retry_stop_move(maintain(state, ctx), ctx)
+            state = er.resend_due(state, ctx, on_signal)  # an external entry set aside
         case EntriesBlocked(blocked=blocked, reason=reason):
             if blocked != state.entries_blocked:
                 ctx.record(
@@ -347,6 +349,7 @@ def _exit_reason(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> str | None:
 
 
 def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
+    state = er.superseded(state, ev, ctx)  # an entry waiting to be sent again: the newer wins
     if ev.side is None:
         if state.phase is Phase.OPEN and not mismatched(state):
             return lc.start_close(state, ev.reason, ctx)
@@ -378,7 +381,8 @@ def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
             return state  # the strategy asks again for the same reason: recorded once already
         ctx.record(je.SignalSkipped(side=ev.side, reason=skip, signal_id=ev.signal_id))
         return replace(state, skipped_for=kind if ev.signal_id is None else state.skipped_for)
-    return lc.open_entry(replace(state, skipped_for=None), ev.side, amount, ctx, ev.reason)
+    state = lc.open_entry(replace(state, skipped_for=None), ev.side, amount, ctx, ev.reason)
+    return er.opened(state, ev)
 
 
 def _stale_price(ev: SignalRaised, ctx: Ctx) -> str | None:

@@ -27,6 +27,10 @@ class SignalRaised:
     """When the shell last read the symbol's price (a tick, a reconciliation's read): an entry
     is not sized on one older than risk.max_price_age_s. None: the signal came with its price
     (the strategy's, decided on a tick)."""
+    expires_at: float | None = None
+    """An external signal's end (epoch seconds, as `now`: its own `expires_at`, or its arrival +
+    signals.max_age_s): its entry set aside by our own rate budget is not sent again after it
+    (trading/entry_resend.py). None: no end (the strategy's)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

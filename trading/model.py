@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from trading.evidence import Unconfirmed
 from trading.frozen import replace
@@ -17,6 +18,9 @@ from trading.late_fees import FeeOwed
 from trading.order_evidence import OrderDoubt
 from trading.orders import Order, OrderPurpose, OrderStatus, filed, parse_purpose
 from trading.primitives import ZERO, Side, parse_enum
+
+if TYPE_CHECKING:
+    from trading.entry_resend import EntryResend
 
 OrderRecord = Order
 """The one-way core's former name of the one order model (trading/orders.py)."""
@@ -132,6 +136,12 @@ class SymbolState:
     """Ended orders whose fee the venue has not told yet (trading/late_fees.py): looked at
     again. Persisted (`actor_state.fees_owed`), so a restart looks again; not compared (a look
     that only counts is not committed on its own) and left out of the repr, like `doubts`."""
+
+    entry_resend: EntryResend | None = field(default=None, compare=False, repr=False)
+    """The external signal whose entry is in flight, or waits to be sent again after our own
+    rate budget set it aside (trading/entry_resend.py). Not persisted (a restart skips the
+    entries lost with the previous mailbox: actors/signal_intake.py) and left out of the repr
+    (the backtest's decisions digest hashes it)."""
 
     def order(self, client_order_id: str) -> Order | None:
         for order in self.orders:

@@ -5,6 +5,7 @@ reconciler replays its findings through the same four.
 
 from __future__ import annotations
 
+from trading import entry_resend as er
 from trading import journal_events as je
 from trading import lifecycle as lc
 from trading import order_evidence as oe
@@ -150,7 +151,8 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
             if state.phase is not Phase.ENTERING:
                 return state
             if ev.set_aside and state.position is None:  # never sent, for an order report:
-                return lc.to_phase(state, Phase.FLAT)  # no refusal (as the grid's, handlers.py)
+                # no refusal (as the grid's, handlers.py); an external signal's is sent again
+                return er.set_aside(lc.to_phase(state, Phase.FLAT), order.client_order_id, ctx)
             return _entry_ended(state, ctx)
         case OrderPurpose.STOP:
             return _stop_failed(state, order, ctx, lost=ev.lost)
