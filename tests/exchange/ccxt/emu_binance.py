@@ -105,10 +105,20 @@ def algo_json(o: EmuOrder) -> dict[str, Any]:
     }
 
 
+def _reduce_only_in_hedge_mode(p: dict[str, Any]) -> tuple[int, Any] | None:
+    """Binance refuses `reduceOnly` (true or false) beside positionSide LONG / SHORT: in hedge
+    mode the side alone says an order closes (New Order: reduceOnly "cannot be sent in Hedge
+    Mode"; the venue answers -1106 "Parameter 'reduceonly' sent when not required.")."""
+    if "reduceOnly" in p and str(p.get("positionSide", "BOTH")).upper() in ("LONG", "SHORT"):
+        return error(-1106, "Parameter 'reduceonly' sent when not required.")
+    return None
+
+
 class BinanceVenue:
     def __init__(self, book: Book, *, trades_lag_s: float = 0.0) -> None:
         self.book = book
         book.child_orders = True
+        book.expire_closers = True
         self.listen_keys: set[str] = set()  # issued by POST /fapi/v1/listenKey
         self.leverage: dict[str, int] = {}  # POST /fapi/v1/leverage's (DEFAULT_LEVERAGE until)
         self.max_leverage: dict[str, int] = {}  # a symbol's top bracket (125 unless given)
@@ -214,6 +224,8 @@ class BinanceVenue:
         if p.get("type") != "MARKET" and p.get("type") != "LIMIT":
             return error(-4120, "Order type not supported for this endpoint. Please use the "
                                 "Algo Order API endpoints instead.")
+        if refused := _reduce_only_in_hedge_mode(p):
+            return refused
         cid = p.get("newClientOrderId")
         if cid and self.book.find(cid=cid, stops=False) and self._live(cid, stops=False):
             return error(-4116, "ClientOrderId is duplicated.")
@@ -266,6 +278,8 @@ class BinanceVenue:
                      and (not p.get("symbol") or o.symbol == p["symbol"])]
 
     def post_fapi_v1_algoOrder(self, p):  # noqa: N802
+        if refused := _reduce_only_in_hedge_mode(p):
+            return refused
         cid = p.get("clientAlgoId")
         if cid and self._live(cid, stops=True):
             return error(-4116, "ClientOrderId is duplicated.")

@@ -24,7 +24,14 @@ Stops the venue ends without a fill, in each venue's words (the emulators render
   its cancelType, Binance algoStatus EXPIRED ("canceled by the system").
 Neither venue documents cancelling a resting reduce-only GTC stop when its position closes
 (Binance's EXPIRED example is a GTE_GTC order; Bybit's CancelByTpSlTsClear is for position
-TP/SL, not conditional orders): such a stop rests until it triggers, as here."""
+TP/SL, not conditional orders): such a stop rests until it triggers, as here. A resting
+reduce-only LIMIT order is another matter on Binance (`expire_closers`, set by its emulator):
+"The reduceOnly open order is expired due to current position has been closed" (Binance's
+futures FAQ "Futures LIMIT order got expired", reason 6), and in hedge mode an order on a leg's
+closing side is reduce-only by its side (Binance refuses the flag there and answers a close
+with nothing to close -2022 "ReduceOnly Order is rejected."): it expires when its leg goes
+flat, status 'expired' (EXPIRED). Bybit leaves it resting until it would fill, then cancels it
+(CancelByReduceOnly, `WallBook` in tests/e2e/live_venue.py)."""
 
 from __future__ import annotations
 
@@ -118,6 +125,7 @@ class Book:
         self._ids = itertools.count(1001)
         self.child_orders = False  # Binance: a triggered stop fills through a new order
         self.hold_children = False  # the triggered stop's new order rests until fill_children
+        self.expire_closers = False  # Binance: a leg gone flat expires its resting closing limits
         # WebSocket emulators (ws_emu_*.py): called as fn(kind, obj) under the lock on every
         # change, kind "order" (EmuOrder), "trade" (EmuTrade) or "price" (symbol)
         self.listeners: list = []
@@ -161,6 +169,12 @@ class Book:
 
     def position(self, symbol: str, leg: str = "net") -> tuple[Decimal, Decimal]:
         return self.positions.get((symbol, leg), (Decimal(0), Decimal(0)))
+
+    def closes(self, order: EmuOrder) -> bool:
+        """The order can only close: reduce-only, or in hedge mode its leg's closing side (a
+        sell of the long, a buy of the short; Binance refuses reduceOnly with positionSide
+        LONG / SHORT: the side alone closes)."""
+        return self._closes(order)
 
     def _closes(self, order: EmuOrder) -> bool:
         leg = self.leg_of(order)
@@ -315,6 +329,17 @@ class Book:
         self.positions[key] = (new, entry)
         self.balance += realized - (fee if asset == "USDT" else 0)
         self.emit("trade", self.trades[-1])
+        if self.expire_closers and size and not new:
+            self._expire_closers(order.symbol, key[1])
+
+    def _expire_closers(self, symbol: str, leg: str) -> None:
+        """Binance: the leg went flat; its resting limit orders that can only close it expire
+        (module docstring)."""
+        for other in list(self.orders.values()):
+            if (other.symbol == symbol and other.trigger is None and other.status == "open"
+                    and self.leg_of(other) == leg and self._closes(other)):
+                other.status, other.updated_ms = "expired", self.tick()
+                self.emit("order", other)
 
     def settle_funding(self, rate: Decimal, symbol: str | None = None) -> list[EmuFunding]:
         """Settle funding on every open position (of `symbol`), as the venues do: position

@@ -1,0 +1,75 @@
+"""The Binance emulator's hedge mode as the venue behaves, through REAL ccxt.binanceusdm (and the
+gateway) against it: `reduceOnly` beside positionSide LONG / SHORT is refused (-1106: the side
+alone closes), and a leg gone flat expires its resting closing limit orders (Binance's futures
+FAQ: "The reduceOnly open order is expired due to current position has been closed") while the
+other leg's stay. A live hedge-grid chaos run against the Binance emulator needs both: the grid's
+take-profits are such orders."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import ccxt
+import pytest
+
+from tests.exchange.ccxt.ccxt_fixtures import (
+    API_KEY,
+    API_SECRET,
+    factory_for,
+    make_gateway,
+    start_emulator,
+)
+
+BTC = "BTC/USDT:USDT"
+
+
+@pytest.fixture
+def emu():
+    server = start_emulator("binanceusdm")
+    server.venue.book.hedge = True  # the account's position mode (dualSidePosition)
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("stop", [False, True])
+def test_reduce_only_beside_a_hedge_position_side_is_refused(emu, stop):
+    ex = factory_for("binanceusdm", emu)()
+    ex.apiKey, ex.secret = API_KEY, API_SECRET
+    emu_book = emu.venue.book
+    ex.load_markets()
+    ex.create_order(BTC, "market", "buy", 0.01, None, {"positionSide": "LONG"})
+    params = {"positionSide": "LONG", "reduceOnly": True}
+    if stop:
+        params["stopLossPrice"] = 49000
+    with pytest.raises(ccxt.BadRequest, match="-1106"):
+        ex.create_order(BTC, "limit" if not stop else "market", "sell", 0.01,
+                        None if stop else 51000, params)
+    with emu_book.lock:
+        assert [o.cid for o in emu_book.orders.values() if o.side == "sell"] == []
+    # without the flag the side alone closes the leg, and the venue takes it
+    params.pop("reduceOnly")
+    ex.create_order(BTC, "limit" if not stop else "market", "sell", 0.01,
+                    None if stop else 51000, params)
+
+
+def test_a_leg_gone_flat_expires_its_closing_limits_and_not_the_other_legs(emu, tmp_path):
+    gw = make_gateway("binanceusdm", emu, tmp_path, hedge_mode=True)
+    try:
+        gw.load_markets()
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"positionIdx": 1})
+        gw.create_order(BTC, "market", "sell", D("0.01"), None, {"positionIdx": 2})
+        gw.create_order(BTC, "limit", "sell", D("0.01"), D("52000"),
+                        {"positionIdx": 1, "reduceOnly": True, "clientOrderId": "tp-long"})
+        gw.create_order(BTC, "limit", "buy", D("0.01"), D("48000"),
+                        {"positionIdx": 2, "reduceOnly": True, "clientOrderId": "tp-short"})
+        gw.create_order(BTC, "limit", "buy", D("0.01"), D("49000"),
+                        {"positionIdx": 1, "clientOrderId": "level-long"})
+        gw.create_order(BTC, "market", "sell", D("0.01"), None,
+                        {"positionIdx": 1, "reduceOnly": True, "clientOrderId": "close-long"})
+        status = {cid: gw.fetch_order(None, BTC, {"clientOrderId": cid}).status.value
+                  for cid in ("tp-long", "tp-short", "level-long")}
+        # the long's take-profit expired with its leg; the short's and the long's level
+        # (it opens, it does not close) still rest
+        assert status == {"tp-long": "expired", "tp-short": "open", "level-long": "open"}
+    finally:
+        gw.close()
