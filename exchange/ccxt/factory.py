@@ -38,17 +38,42 @@ def point_api_at(exchange: ccxt.Exchange, base_url: str) -> ccxt.Exchange:
     """Send every API call to `base_url` (scheme://host[:port]), keeping each endpoint's path:
     for a local emulator or a forwarding proxy."""
     target = urlsplit(base_url)
+    moved: list[tuple[str, str]] = []  # (the URL now, the venue's own)
 
     def rewrite(url: str) -> str:
         parts = urlsplit(url.replace("{hostname}", "example.invalid"))
-        return urlunsplit((target.scheme, target.netloc, parts.path, "", ""))
+        moved.append((urlunsplit((target.scheme, target.netloc, parts.path, "", "")), url))
+        return moved[-1][0]
 
     api = exchange.urls["api"]
     if isinstance(api, str):
         exchange.urls["api"] = rewrite(api)
     else:
         exchange.urls["api"] = {k: rewrite(v) if isinstance(v, str) else v for k, v in api.items()}
+    _errors_by_venue_url(exchange, moved)
     return exchange
+
+
+def _errors_by_venue_url(exchange: ccxt.Exchange, moved: list[tuple[str, str]]) -> None:
+    """ccxt's Binance reads a market's own error codes by the request's host (fapi.binance.com:
+    USDⓈ-M's -2019 "Margin is insufficient." InsufficientFunds, -2021 "Order would immediately
+    trigger.", -2022 "ReduceOnly Order is rejected." InvalidOrder): behind `api_url` that host
+    is gone and they fell to a bare ExchangeError, looked up as an order call of unknown
+    outcome (a live Binance grid chaos run logged -2022 so). Asked with the venue's own URL."""
+    own = getattr(exchange, "get_exceptions_by_url", None)
+    if own is None:
+        return
+    hostname = getattr(exchange, "hostname", None) or "binance.com"
+    # a path two hosts share (Binance's /futures/data of dapi and fapi) keeps the later one's
+    longest_first = sorted(dict(moved).items(), key=lambda pair: len(pair[0]), reverse=True)
+
+    def get_exceptions_by_url(url: Any, exact_or_broad: str) -> dict:
+        for now, venue in longest_first:
+            if isinstance(url, str) and url.startswith(now):
+                return own(venue.replace("{hostname}", hostname) + url[len(now):], exact_or_broad)
+        return own(url, exact_or_broad)
+
+    exchange.get_exceptions_by_url = get_exceptions_by_url
 
 
 def point_ws_at(exchange: Any, ws_base_url: str) -> Any:
