@@ -91,6 +91,8 @@ class SimExchange:
     """One account on simulated prices, for one or more symbols."""
 
     id = "backtest"
+    send_grace_s = 0.0
+    """In our process: a create is synchronous, a lookup consistent at once (exchange/port.py)."""
 
     def __init__(self, settings: SimSettings, initial_prices: dict[str, Decimal]) -> None:
         self.settings = settings

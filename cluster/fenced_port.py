@@ -47,6 +47,7 @@ class FencedExchange:
         self._extras: Any = port  # place_stop / move_stop: the ccxt gateway's, not the port's
         self._keeper = keeper
         self.id = port.id
+        self.send_grace_s = port.send_grace_s  # a fact of the venue, not an action: unfenced
         # reads the account's feed and streams take from the gateway when it has them (the
         # REST fills poll, runtime/exchanges.fills_poller; the budget and markets the streams
         # share, runtime/stream_wiring.py): hidden, a node's feed fell back to

@@ -99,6 +99,14 @@ class ExchangePort(Protocol):
     """What the bot needs from an exchange: ccxt's unified names, the project's records."""
 
     id: str
+    send_grace_s: float
+    """How long after an order of ours was sent a lookup by client order id that does not find
+    it is not yet proof that it never got there (trading/order_evidence.py, the core's
+    `Rules.send_grace_s`, set from this by runtime/wiring.py). A venue reached over the network
+    (the ccxt gateway: live venues, and the shared paper server of cluster nodes): 60 s, since
+    a send that timed out may have landed while the venue's lookup lags. An exchange inside our
+    process (PaperExchange, the backtest's SimExchange): 0, its create synchronous and its
+    lookup consistent at once, so a not-found is final (after a kill -9 nothing lands late)."""
 
     def load_markets(self, reload: bool = False) -> dict[str, VenueMarket]: ...
 

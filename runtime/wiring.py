@@ -70,6 +70,7 @@ def core_factory(
                 id_tag=id_tag,
                 market=market_rules(exchange, symbol),
                 risk=risk,
+                send_grace_s=exchange.send_grace_s,  # a fact of the venue (exchange/port.py)
             )
         )
 
@@ -105,6 +106,7 @@ def grid_core_factory(
                 close_backoff_max_s=s.close_backoff_max_s,
                 adopt_unknown_positions=s.adopt_unknown_positions,
                 reopen_after_stop_s=grid_reopen_after_stop_s(r),
+                send_grace_s=exchange.send_grace_s,
             )
         )
 

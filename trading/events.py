@@ -81,7 +81,8 @@ class OrderCanceled:
     unseen: bool = field(default=False, repr=False)
     """The venue knew no such order: its cancel and a lookup by client id both answered not
     found. Proof the order ended, except for an intent that may have landed unseen (sent
-    moments ago, never acknowledged: `order_evidence.in_grace`), which stays as it is. Left
+    moments ago, never acknowledged, within the venue's send grace: `order_evidence.in_grace`;
+    never on the in-process paper exchange, whose grace is 0), which stays as it is. Left
     out of the repr (never set on the paper and backtest paths)."""
 
 

@@ -12,9 +12,17 @@ applies the answer through the same handlers as live reports. Four answers are n
   has no such price). Otherwise the report is not applied this round.
 - **Not found right after an ambiguous send.** An intent still PENDING (sent, never
   acknowledged: a timeout, `OrderOutcomeUnknown`) may well have landed while the venue's
-  lookup lags. Within `SEND_GRACE_S` of its creation (the intent is sent right after it is
-  committed) a not-found keeps an order that opens or grows a position (entry, grid level)
-  pending; after that, not found is proof it never got there. Taken for never-sent, a landed
+  lookup lags. Within the venue's send grace of its creation (the intent is sent right after
+  it is committed) a not-found keeps an order that opens or grows a position (entry, grid
+  level) pending; after that, not found is proof it never got there. The grace is a fact of
+  the exchange, reaching the core as data (`Rules.send_grace_s`, `GridRules.send_grace_s`,
+  from the port's `send_grace_s`, runtime/wiring.py): `SEND_GRACE_S` (60 s) for a venue
+  reached over the network (the ccxt gateway: live venues, and the shared paper server
+  cluster nodes use), 0 for an exchange inside our process whose create is synchronous and
+  whose lookup is consistent at once (PaperExchange in paper and dry-run mode, the
+  backtest's SimExchange): there, an intent not found after a kill -9 never will be, and
+  the 60 s only held the symbol "already entering" (the paper chaos review: 55 entries held
+  60-67 s after kills, a grid leg unable to reopen for ~60 s). Taken for never-sent, a landed
   entry left our books flat beside a position the exchange has (adopted later as unknown, its
   fee unbooked). A reduce-only intent (stop, close) gets no grace: it ends at once (`lost`), a
   stop sent again at once (trading/rules.py `stop_wait`), a close retried as a failed attempt
@@ -70,8 +78,10 @@ from trading.orders import Order, OrderPurpose, OrderStatus
 from trading.primitives import ZERO, waiting
 
 SEND_GRACE_S = 60.0
-"""How long after an intent was committed (and sent) a not-found keeps it pending: the lookup
-of a just-placed order may lag the placement (a timed-out send that did land)."""
+"""How long after an intent was committed (and sent) a not-found keeps it pending on a venue
+reached over the network: the lookup of a just-placed order may lag the placement (a timed-out
+send that did land). The ccxt gateway's `send_grace_s` and the default of the rules' own
+`send_grace_s` (a core built without the port's fact errs on the safe side)."""
 MISSES_TO_END = 2
 """Not-found answers in a row that end an acknowledged order (one may be a lookup glitch)."""
 LOOK_AGAIN_S = 5.0
@@ -180,27 +190,30 @@ def pruned(state: S) -> S:
     return state if len(kept) == len(state.doubts) else replace(state, doubts=kept)
 
 
-def in_grace(order: Order, now: float) -> bool:
-    """A pending intent that would open or grow a position, committed less than SEND_GRACE_S
-    ago (a clock stepped back by more than the grace ends it: the grace never lasts as long as
-    the step). Orders stored before `created_at` was recorded read 0: long past."""
+def in_grace(order: Order, now: float, grace_s: float) -> bool:
+    """A pending intent that would open or grow a position, committed less than `grace_s` (the
+    venue's send grace, the rules' `send_grace_s`) ago (a clock stepped back by more than the
+    grace ends it: the grace never lasts as long as the step). Orders stored before
+    `created_at` was recorded read 0: long past. A grace of 0 (an in-process exchange): never."""
     return (sent_only(order) and not order.purpose.reduces
-            and abs(now - order.created_at) < SEND_GRACE_S)
+            and abs(now - order.created_at) < grace_s)
 
 
-def unseen_yet(state: S, client_order_id: str, unseen: bool, ctx: _Ctx) -> S | None:
+def unseen_yet(state: S, client_order_id: str, unseen: bool, ctx: _Ctx,
+               grace_s: float) -> S | None:
     """A cancel that found no such order (`OrderCanceled.unseen`) of an order that opens or
     grows a position, when that is not evidence yet: an intent that may still land
-    (`in_grace`), or an acknowledged order short of `MISSES_TO_END` not-founds in a row (the
-    reconciliation's rule: Bybit answers "too late to cancel" for an order that just filled,
-    and its history may not show it yet). The order stays as it is, in doubt, and is looked at
-    again (the grid asks its cancel again, `_retry_cancels`). None: the cancel ends it. Booked
-    as canceled, such an order's fill went unbooked (the sibling of actors/command_queue.py's
-    chaos finding; the acknowledged case found by review: the grid only resized its leg)."""
+    (`in_grace`: within the venue's `grace_s`), or an acknowledged order short of
+    `MISSES_TO_END` not-founds in a row (the reconciliation's rule: Bybit answers "too late to
+    cancel" for an order that just filled, and its history may not show it yet). The order
+    stays as it is, in doubt, and is looked at again (the grid asks its cancel again,
+    `_retry_cancels`). None: the cancel ends it. Booked as canceled, such an order's fill went
+    unbooked (the sibling of actors/command_queue.py's chaos finding; the acknowledged case
+    found by review: the grid only resized its leg)."""
     order = next((o for o in state.orders if o.client_order_id == client_order_id), None)
     if not unseen or order is None or order.purpose.reduces:
         return None
-    if in_grace(order, ctx.now):
+    if in_grace(order, ctx.now, grace_s):
         return defer(state, order, NOT_FOUND_YET, ctx, missed=True)
     before = doubt_of(state, client_order_id)
     if sent_only(order) or (before.misses if before is not None else 0) + 1 >= MISSES_TO_END:

@@ -100,7 +100,7 @@ def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:
     order = state.order(ev.client_order_id)
     if order is None:
         return state  # not ours, or already final (a late or repeated report)
-    kept = oe.unseen_yet(state, ev.client_order_id, ev.unseen, ctx)
+    kept = oe.unseen_yet(state, ev.client_order_id, ev.unseen, ctx, ctx.rules.send_grace_s)
     if kept is not None:
         return kept  # found nowhere, but it may still land: not evidence yet
     state = state.with_order(order_change(order, OrderStatus.CANCELED))

@@ -6,10 +6,12 @@ position, open orders nobody owns, fills nobody explains); this module decides.
 
 A lookup answer is applied only when it is evidence (trading/order_evidence.py, which says
 why): a fill is never booked at a made-up price (no average: not applied this round); a
-not-found right after an ambiguous send keeps an entry pending for SEND_GRACE_S; one not-found
-never ends an acknowledged order (MISSES_TO_END in a row do), but the position's stop is
-replaced at its first miss, the old one cancelled by client id once the new one rests; a
-status that cannot be read changes nothing. Such an answer is journaled, the loop looks again
+not-found right after an ambiguous send keeps an entry pending for the venue's send grace
+(`Rules.send_grace_s`: 60 s on a venue over the network, 0 on the in-process paper exchange,
+where a not-found is final at once); one not-found never ends an acknowledged order
+(MISSES_TO_END in a row do), but the position's stop is replaced at its first miss, the old
+one cancelled by client id once the new one rests; a status that cannot be read changes
+nothing. Such an answer is journaled, the loop looks again
 within LOOK_AGAIN_S, and a doubt that persists alerts once.
 """
 
@@ -214,7 +216,7 @@ def _not_found(state: SymbolState, order: Order, ev: Reconciled, ctx: Ctx,
     its first miss (`_replace_missing_stop`)."""
     cid = order.client_order_id
     if oe.sent_only(order):
-        if oe.in_grace(order, ctx.now):
+        if oe.in_grace(order, ctx.now, ctx.rules.send_grace_s):
             return oe.defer(state, order, oe.NOT_FOUND_YET, ctx, missed=True)
         ctx.record(je.IntentNotOnExchange(order=cid))
         return h.failed(oe.settled(state, cid), OrderFailed(
@@ -235,9 +237,9 @@ def _entry_shown_by_position(state: SymbolState, ev: Reconciled, ctx: Ctx,
     it: that position is the evidence it landed, and its entry price the price it filled at.
     (An acknowledged one waited for its own report or a second not-found lookup, the listed
     position without a stop meanwhile; found by review.)
-    Waiting for the lookup left the position without a stop for up to the whole grace (60 s;
-    found by review), so the entry is booked now from the position (contracts and entry price
-    as the venue lists them), protected at once, and its fee is looked up later
+    Waiting for the lookup left the position without a stop for up to the whole grace (60 s
+    on a venue; found by review), so the entry is booked now from the position (contracts and
+    entry price as the venue lists them), protected at once, and its fee is looked up later
     (trading/late_fees.py); a position smaller than the entry is its part so far, and the entry
     stays live for the rest (`entry_done`). Anything else (a larger position, another side) is
     left to the position rules below."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from trading.client_ids import check_fits
+from trading.order_evidence import SEND_GRACE_S
 
 ZERO_AMOUNT = Decimal(0)
 
@@ -122,6 +123,12 @@ def close_backoff(initial: float, attempts: int, longest: float) -> float:
     return min(initial * (2 ** min(max(attempts - 1, 0), 64)), longest)
 
 
+def check_grace(send_grace_s: float) -> None:
+    """A send grace that is no number of seconds >= 0 is refused when the rules are built."""
+    if not send_grace_s >= 0:  # NaN too
+        raise ValueError(f"send grace must be >= 0 seconds, got {send_grace_s!r}")
+
+
 STOP_FAST_RETRIES = 3
 """Refused stops retried at once-`stop_retry_s` pace (a transient refusal is fixed within
 seconds; supervision/coverage.py RETRY_ROUNDS fit in the alert's grace) before backing off."""
@@ -192,6 +199,11 @@ class Rules:
     database on the same exchange account."""
     market: MarketRules
     risk: RiskRules
+    send_grace_s: float = SEND_GRACE_S
+    """The venue's send grace (trading/order_evidence.py): how long a not-found keeps a pending
+    entry pending. A fact of the exchange port (`ExchangePort.send_grace_s`, runtime/wiring.py):
+    60 s over the network (the ccxt gateway), 0 for the in-process paper exchange."""
 
     def __post_init__(self) -> None:
         check_fits(self.account, self.id_tag, self.symbol)  # refuse now, not at some order
+        check_grace(self.send_grace_s)

@@ -37,6 +37,10 @@ class OrderRecoveryMixin:
     cid, trigger_hint)."""
 
     id: str
+    send_grace_s: float = 60.0
+    """The venue's send grace (exchange/port.py `send_grace_s`; trading/order_evidence.py
+    `SEND_GRACE_S`): a create whose outcome is unknown may have landed while the venue's lookup
+    by client order id lags. Live venues and the shared paper server alike."""
     retry: Retrier
     venue: Venue
     _pool: InstancePool

@@ -58,6 +58,8 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
     """Implements `exchange.port.ExchangePort` on simulated prices, persisted in SQLite."""
 
     id = "paper"
+    send_grace_s = 0.0
+    """In our process: a create is synchronous, a lookup consistent at once (exchange/port.py)."""
 
     def __init__(
         self,

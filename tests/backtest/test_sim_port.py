@@ -87,6 +87,8 @@ def _state(both: Both) -> None:
 
 def test_the_simulated_exchange_is_an_exchange_port(one_way: Both) -> None:
     assert isinstance(one_way.sim, ExchangePort)
+    # in our process, as the paper exchange: a not-found is final at once (no send grace)
+    assert one_way.sim.send_grace_s == one_way.paper.send_grace_s == 0.0
     market = one_way.call("market", BTC)
     assert isinstance(market, VenueMarket)
     assert (market.amount_step, market.price_tick) == (Decimal("0.001"), Decimal("0.1"))

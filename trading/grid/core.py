@@ -80,7 +80,8 @@ class GridCore:
             case OrderFilled():
                 state = on_filled(state, event, ctx)
             case OrderCanceled():
-                kept = oe.unseen_yet(state, event.client_order_id, event.unseen, ctx)
+                kept = oe.unseen_yet(state, event.client_order_id, event.unseen, ctx,
+                                     self.rules.send_grace_s)
                 state = on_canceled(state, event.client_order_id, ctx) if kept is None else kept
             case OrderFailed():
                 state = on_failed(state, event, ctx)

@@ -214,7 +214,7 @@ def _not_found(state: GridState, order: Order, ev: GridReconciled, ctx: GridCtx)
     # trades of it are evidence it reached the exchange: booked before any not-found rule
     state, order = _book_traded(state, order, ev.unlisted_traded.get(cid), ctx)
     if oe.sent_only(order):
-        if oe.in_grace(order, ctx.now):
+        if oe.in_grace(order, ctx.now, ctx.rules.send_grace_s):
             return oe.defer(state, order, oe.NOT_FOUND_YET, ctx, missed=True)
         failed = OrderFailed(client_order_id=cid, error="never reached the exchange", lost=True)
         return on_failed(oe.settled(state, cid), failed, ctx)

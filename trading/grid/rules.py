@@ -6,8 +6,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from trading.client_ids import check_fits, client_order_id
+from trading.order_evidence import SEND_GRACE_S
 from trading.orders import OrderPurpose
-from trading.rules import STOP_FAST_RETRIES, MarketRules, close_backoff, doubling_wait
+from trading.rules import (
+    STOP_FAST_RETRIES,
+    MarketRules,
+    check_grace,
+    close_backoff,
+    doubling_wait,
+)
 
 RETRY_S = 2.0
 """Seconds before a refused grid order (a stop among them) is tried again."""
@@ -53,9 +60,13 @@ class GridRules:
     adopt_unknown_positions: bool = True
     """False: a leg on the exchange that storage does not know is flagged (the symbol
     quarantined), never adopted, stopped, taken profit on or averaged into."""
+    send_grace_s: float = SEND_GRACE_S
+    """The venue's send grace, as the one-way `Rules.send_grace_s` (0: the in-process paper
+    exchange, where a level or opening order not found is final at once)."""
 
     def __post_init__(self) -> None:
         check_fits(self.account, self.id_tag, self.symbol)
+        check_grace(self.send_grace_s)
 
     def client_order_id(self, seq: int, purpose: OrderPurpose) -> str:
         """The one builder (trading/client_ids.py), as the one-way core uses it."""
