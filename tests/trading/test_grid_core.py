@@ -64,7 +64,8 @@ stop_loss_pct = 5
 """)
     market = VenueMarket(symbol=SYMBOL, swap=True, linear=True, amount_step=D("0.001"),
                          price_tick=D("0.1"), min_amount=D("0.001"), min_cost=D(5))
-    exchange = SimpleNamespace(market=lambda symbol: market)
+    # the paper exchange's facts: its market, and no send grace (in our process)
+    exchange = SimpleNamespace(market=lambda symbol: market, send_grace_s=0.0)
     return wiring.grid_core_factory(load_settings(path), exchange, "t1")(SYMBOL)
 
 
