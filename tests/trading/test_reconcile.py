@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
+
+import pytest
 
 from tests.trading.conftest import make_rules
 from tests.trading.scenario import Scenario
+from tests.trading.test_grid_core import rules as grid_rules
 from trading.commands import CancelOrder, Escalate, PlaceOrder
 from trading.decide import SymbolCore
 from trading.events import (
@@ -204,3 +208,21 @@ def test_an_adopted_positions_own_stop_stays_until_ours_rests(core):
         client_order_id=ours.client_order_id, exchange_id="n1", status="open", filled=D("0"),
         average=None, fee=D("0"))}, orphans=(their_stop,), price=D("100")))
     assert [c.exchange_id for c in d.commands if isinstance(c, CancelOrder)] == ["s1"]
+
+
+def test_an_exchange_without_send_grace_ends_an_absent_intent_at_once():
+    """The in-process paper exchange's grace (0, `Rules.send_grace_s`): the first not-found of
+    an entry intent proves it never got there; no doubt, no wait (the venue's 60 s above)."""
+    sc = pending_entry(SymbolCore(replace(make_rules(), send_grace_s=0.0)))
+    d = sc.send(Reconciled(position=None, orders={}, price=D("100")))
+    assert sc.state.phase is Phase.FLAT
+    assert d.state.finished_orders[0].status is OrderStatus.FAILED
+    assert "IntentNotOnExchange" in [j.type for j in d.journal]
+    assert "OrderReportDeferred" not in [j.type for j in d.journal]
+
+
+def test_a_send_grace_below_zero_is_refused_with_one_line():
+    with pytest.raises(ValueError, match="send grace must be >= 0 seconds, got -1.0"):
+        replace(make_rules(), send_grace_s=-1.0)
+    with pytest.raises(ValueError, match="send grace must be >= 0 seconds"):
+        replace(grid_rules(), send_grace_s=float("nan"))
