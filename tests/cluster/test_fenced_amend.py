@@ -29,6 +29,7 @@ class Keeper:
 class Gateway:
     id = "bybit"
     can_amend_stops = True
+    send_grace_s = 60.0  # the ccxt gateway's (exchange/port.py)
 
     def __init__(self) -> None:
         self.amends: list[tuple[Any, ...]] = []
