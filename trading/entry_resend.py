@@ -60,7 +60,7 @@ def opened(state: SymbolState, ev: SignalRaised) -> SymbolState:
     is remembered, with the resends so far when it is this signal's resend."""
     pending = state.entry_resend
     if ev.signal_id is None:  # the strategy's own: it signals again by itself
-        return replace(state, entry_resend=None)
+        return state if pending is None else replace(state, entry_resend=None)
     resends = pending.resends if pending is not None \
         and pending.signal.signal_id == ev.signal_id else 0
     return replace(state, entry_resend=EntryResend(

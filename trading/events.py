@@ -112,6 +112,14 @@ class OrderFailed:
     refusal (a live grid chaos run: the long leg's order reports set the short leg's entry
     aside again and again, each counted a refusal of the doubling open wait, and the short leg
     almost never opened: 23 long legs to 0 short). Left out of the repr, as `lost`."""
+    unseen: bool = field(default=False, repr=False)
+    """Ended by reconciliation: an intent never acknowledged that a lookup by client id did
+    not find once its send grace was over (a kill between its commit and its send). Nothing
+    refused it, so an opening order so ended counts no refusal: the one-way core's next entry
+    and the grid's leg wait no `entry_retry_s` / `open_retry_s` (10 s, doubling) for it
+    (chaos reviews: a flat grid leg reopened 10.4-15.1 s after its lost opening order was
+    ended). A refusal of our own rate budget or of blocked entries is not `unseen`.
+    Left out of the repr, as `lost`."""
     position_gone: bool = False
     """For a reduce-only close: the exchange shows no position any more (another order, e.g.
     the exchange stop, closed it first). Not a failed attempt; reconciliation books the fill."""

@@ -150,9 +150,11 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
         case OrderPurpose.ENTRY:
             if state.phase is not Phase.ENTERING:
                 return state
-            if ev.set_aside and state.position is None:  # never sent, for an order report:
-                # no refusal (as the grid's, handlers.py); an external signal's is sent again
-                return er.set_aside(lc.to_phase(state, Phase.FLAT), order.client_order_id, ctx)
+            if (ev.set_aside or ev.unseen) and state.position is None:  # never sent (an order
+                # report came first, or a kill): no refusal (as the grid's, handlers.py); an
+                # external signal's set-aside entry is sent again
+                flat = lc.to_phase(state, Phase.FLAT)
+                return er.set_aside(flat, order.client_order_id, ctx) if ev.set_aside else flat
             return _entry_ended(state, ctx)
         case OrderPurpose.STOP:
             return _stop_failed(state, order, ctx, lost=ev.lost)

@@ -221,7 +221,7 @@ def _not_found(state: SymbolState, order: Order, ev: Reconciled, ctx: Ctx,
         ctx.record(je.IntentNotOnExchange(order=cid))
         return h.failed(oe.settled(state, cid), OrderFailed(
             client_order_id=cid, error="not found on exchange", never_reached=True,
-            lost=True), ctx)
+            lost=True, unseen=True), ctx)
     done = oe.done_in_trades(order, ev.external_fills)
     if done or oe.misses(state, cid) + 1 >= oe.MISSES_TO_END or _crossed(state, order):
         return h.canceled(oe.settled(state, cid), OrderCanceled(client_order_id=cid), ctx)

@@ -348,7 +348,7 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
     ctx.record(ge.LegOrderFailed(order=order.client_order_id, leg=order.leg, kind=order.purpose,
                                  error=ev.error))
     leg = _leg_of(state, order)
-    if ev.set_aside and order.purpose is K.ENTRY:  # no refusal: tried again after retry_s
+    if (ev.set_aside or ev.unseen) and order.purpose is K.ENTRY:  # no refusal: after retry_s
         return replace(state, next_open_at=max(state.next_open_at, ctx.now + r.retry_s))
     if ev.set_aside and order.purpose is K.LEVEL:
         return state.with_leg(replace(leg, level_retry_at=ctx.now + r.retry_s))

@@ -216,7 +216,8 @@ def _not_found(state: GridState, order: Order, ev: GridReconciled, ctx: GridCtx)
     if oe.sent_only(order):
         if oe.in_grace(order, ctx.now, ctx.rules.send_grace_s):
             return oe.defer(state, order, oe.NOT_FOUND_YET, ctx, missed=True)
-        failed = OrderFailed(client_order_id=cid, error="never reached the exchange", lost=True)
+        failed = OrderFailed(client_order_id=cid, error="never reached the exchange", lost=True,
+                             unseen=True)
         return on_failed(oe.settled(state, cid), failed, ctx)
     traded = oe.done_in_trades(order, ev.external_fills)
     leg = state.leg(order.leg) if order.leg is not None else None
