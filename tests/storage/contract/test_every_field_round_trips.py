@@ -50,6 +50,8 @@ ONE_WAY_NOT_STORED = {
     "doubts": "a restart starts counting again",
     "closed": "a restart before the fee is told misses that cooldown",
     "resize_waited": "not persisted (trading/model.py)",
+    "entry_resend": "not persisted: a restart skips entries lost with the mailbox "
+                    "(trading/entry_resend.py)",
 }
 ONE_WAY_ORDER_UNUSED = {
     "leg": "a hedge leg: a one-way order has none",
