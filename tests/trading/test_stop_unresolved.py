@@ -10,7 +10,7 @@ from decimal import Decimal as D
 
 from tests.trading.conftest import make_rules
 from tests.trading.test_grid_core import Book
-from tests.trading.test_stop_while_closing import Run
+from tests.trading.test_stop_while_closing import Run, _open_long
 from trading.decide import SymbolCore
 from trading.events import (
     OrderAccepted,
@@ -69,13 +69,8 @@ def test_grid_an_acknowledged_stop_beside_a_pending_resize_is_no_doubt():
 
 def test_one_way_a_close_never_acknowledged_with_no_stop_resting_is_a_doubt_too():
     run = Run(SymbolCore(make_rules()))
-    run.send(PriceTicked(price=D("100")))
-    run.send(SignalRaised(side=Side.LONG))
-    entry = run.last(OrderPurpose.ENTRY)
-    run.send(OrderFilled(client_order_id=entry.client_order_id, exchange_id="e1",
-                         filled=entry.amount, average=D("100"), fee=D("0.05")))
+    _open_long(run)  # open, its stop acknowledged
     stop = run.last(OrderPurpose.STOP)
-    run.send(OrderAccepted(client_order_id=stop.client_order_id, exchange_id="s1"))
     run.send(SignalRaised(side=None, reason="exit"))
     close = run.last(OrderPurpose.CLOSE)
     assert not stop_unresolved(run.state)  # the close is unacknowledged, but a stop rests
