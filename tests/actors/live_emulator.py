@@ -52,6 +52,8 @@ class Live:
     alerts: list[Escalate]
     gateway: CcxtGateway
     views: dict[str, Any] = field(default_factory=dict)
+    prefix: str = "main-"
+    """The client ids' account prefix (the grid rig trades as account "acc")."""
 
     def sync(self) -> None:
         self.ref.ask(Ping(), timeout=10)
@@ -128,7 +130,7 @@ def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
                      on_escalate=lambda symbol, esc: alerts.append(esc),
                      entries_blocked=entries_blocked)
     ref = SymbolActor.start(BTC, deps)
-    bot = Live(emu, book, ref, alerts, gateway, views)
+    bot = Live(emu, book, ref, alerts, gateway, views, prefix="acc-" if grid else "main-")
     try:
         if grid:  # its start's price opens both legs
             wait_until(lambda: {bot.book.leg_of(o) for o in bot.stops()} == {"long", "short"},
@@ -154,7 +156,7 @@ def streamed(bot: Live, exchange_id: str = "bybit", *, gap_fills: bool = False) 
           else start_binance_ws(bot.book, bot.emu.venue))
     gaps = {"gap_fills": fills_poller(bot.gateway, [BTC], forced=True)} if gap_fills else {}
     rest = MarketFeed(exchange=bot.gateway, symbols=[BTC], deliver=bot.deliver,
-                      interval_s=0.2, own_prefix="main-", logger=logger,
+                      interval_s=0.2, own_prefix=bot.prefix, logger=logger,
                       fetch_fills=fills_poller(bot.gateway, [BTC]), quiet_wake_s=None, **gaps)
     feed = StreamFeed(rest=rest, stale_s=2.0, logger=logger, views=bot.views)
     build = pro_exchange_factory(exchange_id, Credentials(API_KEY, API_SECRET, source="test"),

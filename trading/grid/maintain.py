@@ -149,6 +149,11 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
         ctx.record(ge.StopCrossedUnprotected(leg=side, stop_price=leg.stop_price, price=price))
         # the attempt is counted and committed with the close, before it is sent (incident 2)
         state = state.with_leg(replace(leg, close_attempts=leg.close_attempts + 1))
+        # the leg's take-profits go first, the close after their cancels were answered (the
+        # commands run in order): Binance counts resting closing limits against a new close
+        # and refused the close of a leg whose take-profit rested, -4118 (found by review)
+        for tp in _active(state.orders_of(side, GridKind.TP)):
+            state = ctx.cancel(state, tp)
         return ctx.place(state, side, GridKind.CLOSE, side.exit_order_side, most(leg.contracts))
     if _stop_throttled(state, side, ctx):
         return state
@@ -201,19 +206,15 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
     newest = tps[-1]
     # what still rests of it: a take-profit filled in part covers the rest of the leg as it is
     resting = newest.amount - newest.filled
-    if (newest.price, resting) != (target, amount) and not any(
-        o.status is OrderStatus.PENDING for o in tps
-    ):
-        return ctx.place(
-            state,
-            side,
-            GridKind.TP,
-            side.exit_order_side,
-            amount,
-            price=target,
-            replaces=newest.client_order_id,
-        )
-    return state
+    if (newest.price, resting) == (target, amount) or any(
+            o.status is OrderStatus.PENDING for o in tps):
+        return state
+    # the old one goes first, the new one after its cancel was answered (the commands run in
+    # order; a take-profit protects nothing): Binance counts a resting closing limit against a
+    # new one and refused every replacement of a grown leg's take-profit, -4118 (found by
+    # review: the old one kept resting for part of the leg at the old leg's target)
+    state = ctx.cancel(state, newest)
+    return ctx.place(state, side, GridKind.TP, side.exit_order_side, amount, price=target)
 
 
 def _entries_allowed(state: GridState) -> bool:
@@ -429,21 +430,10 @@ def _recalculate(
         return state  # no price since the anchor was set: it may be older than the fill
     anchor = leg.anchor or price
     moved = abs(price - anchor) / anchor * HUNDRED
-    if (
-        add.status is OrderStatus.OPEN
-        and add.cancel_requested_at is None
-        and moved > r.recalc_pct
-    ):
-        ctx.record(
-            ge.LevelRecalculated(
-                leg=side,
-                level=add.level,
-                old_price=add.price,
-                anchor=anchor,
-                price=price,
-                moved_pct=moved.quantize(Decimal("0.001")),
-            )
-        )
+    if add.status is OrderStatus.OPEN and add.cancel_requested_at is None and moved > r.recalc_pct:
+        ctx.record(ge.LevelRecalculated(leg=side, level=add.level, old_price=add.price,
+                                        anchor=anchor, price=price,
+                                        moved_pct=moved.quantize(Decimal("0.001"))))
         state = state.with_leg(replace(leg, anchor=price, anchor_seq=state.price_seq))
         state = ctx.cancel(state, add)
     return state

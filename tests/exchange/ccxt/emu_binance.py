@@ -119,6 +119,7 @@ class BinanceVenue:
         self.book = book
         book.child_orders = True
         book.expire_closers = True
+        book.count_closers = True
         self.listen_keys: set[str] = set()  # issued by POST /fapi/v1/listenKey
         self.leverage: dict[str, int] = {}  # POST /fapi/v1/leverage's (DEFAULT_LEVERAGE until)
         self.max_leverage: dict[str, int] = {}  # a symbol's top bracket (125 unless given)
@@ -238,6 +239,9 @@ class BinanceVenue:
         except Rejected as exc:
             if exc.kind == "reduce_only":
                 return error(-2022, "ReduceOnly Order is rejected.")
+            if exc.kind == "reduce_only_open_orders":
+                return error(-4118, "ReduceOnly Order Failed. Please check your existing "
+                                    "position and open orders.")
             if exc.kind == "mode":
                 return error(-4061, "Order's position side does not match user's setting.")
             return error(-2019, "Margin is insufficient.")

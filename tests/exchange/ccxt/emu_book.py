@@ -98,8 +98,9 @@ LEVERAGE = Decimal(10)
 
 
 class Rejected(Exception):
-    """The venue refuses the order: kind 'reduce_only', 'margin' or 'mode' (the order's
-    position side does not fit the account's position mode)."""
+    """The venue refuses the order: kind 'reduce_only', 'reduce_only_open_orders' (Binance: the
+    leg's resting closing limits leave too little of it, `Book._held_by_closers`), 'margin' or
+    'mode' (the order's position side does not fit the account's position mode)."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
@@ -126,6 +127,7 @@ class Book:
         self.child_orders = False  # Binance: a triggered stop fills through a new order
         self.hold_children = False  # the triggered stop's new order rests until fill_children
         self.expire_closers = False  # Binance: a leg gone flat expires its resting closing limits
+        self.count_closers = False  # Binance: resting closing limits count against a new close
         # WebSocket emulators (ws_emu_*.py): called as fn(kind, obj) under the lock on every
         # change, kind "order" (EmuOrder), "trade" (EmuTrade) or "price" (symbol)
         self.listeners: list = []
@@ -187,6 +189,20 @@ class Book:
             return Decimal(0)
         return min(abs(size), order.qty)
 
+    def _held_by_closers(self, order: EmuOrder) -> Decimal:
+        """Binance: what the leg's resting closing limit orders already take of it. A new
+        closing order beyond the rest is refused, -4118 "ReduceOnly Order Failed. Please check
+        your existing position and open orders." (REDUCE_ONLY_MARGIN_CHECK_FAILED; seen live:
+        a market close refused while a full-size reduce-only take-profit rested, Qubx issue
+        386, 2026-08; Binance's support in ccxt issue 9001: "You have other open orders that
+        would be filled before the failed one and close all positions"). Conditional orders
+        wait outside the book (the algo service) and take nothing before they trigger."""
+        leg = self.leg_of(order)
+        return sum((o.qty - o.filled for o in self.orders.values()
+                    if o is not order and o.symbol == order.symbol and o.trigger is None
+                    and o.status == "open" and self.leg_of(o) == leg and self._closes(o)),
+                   Decimal(0))
+
     def available(self) -> Decimal:
         used = sum((abs(size) * entry / LEVERAGE for size, entry in self.positions.values()),
                    Decimal(0))
@@ -199,6 +215,9 @@ class Book:
             reducible = self._reducible(order)
             if reducible == 0:
                 raise Rejected("reduce_only")
+            held = self._held_by_closers(order) if self.count_closers else Decimal(0)
+            if held and order.qty > abs(self.position(order.symbol, self.leg_of(order))[0]) - held:
+                raise Rejected("reduce_only_open_orders")
             order.qty = reducible  # a close larger than the leg is cut to it
             return
         price = order.price or self.prices[order.symbol]

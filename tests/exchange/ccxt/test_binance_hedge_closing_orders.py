@@ -64,8 +64,12 @@ def test_a_leg_gone_flat_expires_its_closing_limits_and_not_the_other_legs(emu, 
                         {"positionIdx": 2, "reduceOnly": True, "clientOrderId": "tp-short"})
         gw.create_order(BTC, "limit", "buy", D("0.01"), D("49000"),
                         {"positionIdx": 1, "clientOrderId": "level-long"})
+        # the long's stop fires (a market close is refused while its take-profit rests)
         gw.create_order(BTC, "market", "sell", D("0.01"), None,
-                        {"positionIdx": 1, "reduceOnly": True, "clientOrderId": "close-long"})
+                        {"positionIdx": 1, "stopLossPrice": D("49500"),
+                         "clientOrderId": "stop-long"})
+        emu.venue.book.set_price("BTCUSDT", D("49400"))
+        assert emu.venue.book.position("BTCUSDT", "long")[0] == 0
         status = {cid: gw.fetch_order(None, BTC, {"clientOrderId": cid}).status.value
                   for cid in ("tp-long", "tp-short", "level-long")}
         # the long's take-profit expired with its leg; the short's and the long's level
@@ -73,3 +77,30 @@ def test_a_leg_gone_flat_expires_its_closing_limits_and_not_the_other_legs(emu, 
         assert status == {"tp-long": "expired", "tp-short": "open", "level-long": "open"}
     finally:
         gw.close()
+
+
+def test_resting_take_profits_count_against_a_new_close(emu):
+    """Binance counts the leg's resting closing limit orders against a new close: with a
+    take-profit resting for the whole leg a market close is refused (-4118), with one for half
+    of it only the other half may close; a conditional stop (the algo service) counts nothing
+    before it triggers. Bybit does not refuse so (its emulator leaves this off)."""
+    ex = factory_for("binanceusdm", emu)()
+    ex.apiKey, ex.secret = API_KEY, API_SECRET
+    ex.load_markets()
+    long_side = {"positionSide": "LONG"}
+    ex.create_order(BTC, "market", "buy", 0.02, None, long_side)
+    ex.create_order(BTC, "market", "sell", 0.02, None, {**long_side, "stopLossPrice": 40000})
+    tp = ex.create_order(BTC, "limit", "sell", 0.02, 60000, long_side)
+    with pytest.raises(ccxt.OperationRejected, match="-4118"):
+        ex.create_order(BTC, "market", "sell", 0.02, None, long_side)
+    with pytest.raises(ccxt.OperationRejected, match="-4118"):
+        ex.create_order(BTC, "limit", "sell", 0.02, 61000, long_side)  # a second take-profit
+    ex.cancel_order(tp["id"], BTC)
+    half = ex.create_order(BTC, "limit", "sell", 0.01, 60000, long_side)
+    with pytest.raises(ccxt.OperationRejected, match="-4118"):
+        ex.create_order(BTC, "market", "sell", 0.02, None, long_side)
+    ex.create_order(BTC, "market", "sell", 0.01, None, long_side)  # the half no order takes
+    assert emu.venue.book.position("BTCUSDT", "long")[0] == D("0.01")
+    ex.cancel_order(half["id"], BTC)
+    ex.create_order(BTC, "market", "sell", 0.01, None, long_side)
+    assert emu.venue.book.position("BTCUSDT", "long")[0] == 0
