@@ -67,3 +67,26 @@ def test_a_leg_through_its_stop_with_none_resting_is_closed_on_binance(tmp_path,
         assert bot.book.position("BTCUSDT", "short")[0] != 0  # the short stays
         assert bot.alerts == [], "escalated"
     assert _refused(lines) == []
+
+
+def test_a_stop_whose_triggered_order_is_refused_beside_the_take_profit_is_made_good(
+        tmp_path, lines):
+    """Under the other reading of Binance (undocumented): the order a triggered stop sends is
+    counted against the resting take-profit too, and expires; the stop ends with nothing done
+    (algoStatus FINISHED, its order EXPIRED). The bot then finds the leg through its stop with
+    no stop and closes it itself, the take-profit cancelled first."""
+    with live_long(tmp_path, "binanceusdm", grid=True, wall_time=True) as bot, \
+            streamed(bot, "binanceusdm"):
+        bot.book.count_closers_at_trigger = True
+        wait_until(lambda: len(_resting(bot, "long", True)) == 1,
+                   message="the long's take-profit resting")
+        (stop,) = [o for o in bot.stops() if bot.book.leg_of(o) == "long"]
+        assert stop.trigger is not None
+        bot.book.set_price("BTCUSDT", stop.trigger - Decimal(200))
+        child = bot.book.orders[stop.extra["actualOrderId"]]
+        assert (stop.status, child.status, child.filled) == ("finished", "expired", 0)
+        assert bot.book.position("BTCUSDT", "long")[0] != 0  # the stop did nothing
+        wait_until(lambda: bot.book.position("BTCUSDT", "long")[0] == 0, timeout=20,
+                   message=f"the long closed by the bot; refused: {_refused(lines)[:2]}")
+        assert bot.alerts == [], "escalated"
+    assert _refused(lines) == []

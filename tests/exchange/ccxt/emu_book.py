@@ -128,6 +128,9 @@ class Book:
         self.hold_children = False  # the triggered stop's new order rests until fill_children
         self.expire_closers = False  # Binance: a leg gone flat expires its resting closing limits
         self.count_closers = False  # Binance: resting closing limits count against a new close
+        self.count_closers_at_trigger = False
+        """The same count for the order a triggered stop sends (undocumented on Binance: a test
+        of the bot under that reading turns it on); refused, the stop ends with nothing done."""
         # WebSocket emulators (ws_emu_*.py): called as fn(kind, obj) under the lock on every
         # change, kind "order" (EmuOrder), "trade" (EmuTrade) or "price" (symbol)
         self.listeners: list = []
@@ -244,6 +247,11 @@ class Book:
     def _trigger(self, order: EmuOrder, price: Decimal) -> None:
         if self._closes(order):
             qty = self._reducible(order)
+            if (self.count_closers_at_trigger and self.child_orders and qty
+                    and self._held_by_closers(order) > abs(self.position(
+                        order.symbol, self.leg_of(order))[0]) - qty):
+                self._expire_in_engine(order)
+                return
             if qty == 0 and not self.child_orders:  # Bybit: cancelled as reduce-only
                 order.extra["cancelType"] = "CancelByReduceOnly"
                 order.status, order.updated_ms = "canceled", self.tick()
