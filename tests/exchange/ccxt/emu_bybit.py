@@ -71,9 +71,8 @@ triggered" (UTA), by the account or by the system (`Book.expire`); a triggered o
 
 
 def order_status(o: EmuOrder) -> str:
-    if o.status == "canceled" and o.extra.get("untriggered"):
-        return "Deactivated"
-    return STATUS[o.status]
+    return "Deactivated" if o.status == "canceled" and o.extra.get("untriggered") else STATUS[
+        o.status]
 
 
 def ok(result: Any, now_ms: int) -> tuple[int, Any]:
@@ -96,7 +95,6 @@ def _crossed(trigger: str | None, direction: str | int | None,
 
 def err(code: int, msg: str, now_ms: int = 0) -> tuple[int, Any]:
     return 200, {"retCode": code, "retMsg": msg, "result": {}, "retExtInfo": {}, "time": now_ms}
-
 
 
 def s(value: Decimal | None) -> str:
@@ -441,10 +439,9 @@ class BybitVenue:
         """`funding_row(f)`, made once per payment (a read of 20,000 payments lists them all
         at every page)."""
         key = (f.fid, f.symbol, f.ts)
-        row = self._funding_rows.get(key)
-        if row is None:
-            row = self._funding_rows[key] = funding_row(f)
-        return row
+        if key not in self._funding_rows:
+            self._funding_rows[key] = funding_row(f)
+        return self._funding_rows[key]
 
 
 def _exec_ms(row: dict[str, Any], missing: int) -> int:
