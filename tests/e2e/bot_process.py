@@ -31,13 +31,22 @@ def write_config(path: Path, symbols: list[str], **sections: dict[str, Any]) -> 
     return path
 
 
-def start_bot(config: Path, data_dir: Path, *extra: str,
-              env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`python bot.py run` on a config and data dir; `env` replaces the inherited environment."""
+def start_bot(config: Path, data_dir: Path, *extra: str, env: dict[str, str] | None = None,
+              stderr_to: Path | None = None) -> subprocess.Popen:
+    """`python bot.py run` on a config and data dir; `env` replaces the inherited environment;
+    `stderr_to`: its stderr appended to that file (a long run reads it at the end) instead of
+    a pipe."""
     env = {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config",
-                             str(config), "--data-dir", str(data_dir), *extra], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err: Any = subprocess.PIPE
+    if stderr_to is not None:
+        err = stderr_to.open("a")  # the child holds its own copy
+    try:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config",
+                                 str(config), "--data-dir", str(data_dir), *extra], cwd=ROOT,
+                                env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+    finally:
+        if stderr_to is not None:
+            err.close()
     _STARTED.append(proc)
     return proc
 

@@ -176,13 +176,19 @@ class Chaos:
         return self.data / "paper_exchange.sqlite"
 
     @property
+    def stderr(self) -> Path:
+        """Every start's stderr, appended: a traceback there is a violation (`_check_stderr`)."""
+        return self.dir / "bot-stderr.txt"
+
+    @property
     def bot_log(self) -> Path:
         return self.data / "logs" / "bot.log"
 
     def start(self) -> float:
         self.log_offset = self.bot_log.stat().st_size if self.bot_log.exists() else 0
         self.started_at = time.time()
-        self.proc = start_bot(self.config, self.data, env={**os.environ, "BOT_SIGNAL_TOKEN": TOKEN})
+        self.proc = start_bot(self.config, self.data, env={**os.environ, "BOT_SIGNAL_TOKEN": TOKEN},
+                              stderr_to=self.stderr)
         return self.started_at
 
     def probe(self) -> Probe:
@@ -209,6 +215,7 @@ class Chaos:
             t0 = time.monotonic()
             self._final_check()
             self.report.phase_s["final"] += time.monotonic() - t0
+            self._check_stderr()
         finally:
             if self.sender is not None:
                 self.sender.stop()
@@ -247,7 +254,7 @@ class Chaos:
             os.kill(proc.pid, signal.SIGKILL)  # at once: the bot may leave the moment any time
         except ProcessLookupError:  # it ended by itself: a violation that names its exit
             proc.wait()
-            tail = (proc.stderr.read() if proc.stderr else "")[-800:]
+            tail = self.stderr.read_text(errors="replace")[-800:]
             self.report.check(False, f"kill {n}: the bot exited by itself with code "
                                      f"{proc.returncode} before the kill: {tail}")
         self.report.phase_s["moments"] += time.monotonic() - t0
@@ -359,6 +366,13 @@ class Chaos:
         if before_ms is not None:
             missing = [cid for cid, v in ex.items() if v[3] < before_ms - 1000 and cid not in mine]
             self.report.check(not missing, f"ledger: exchange fills never booked after restart: {missing[:5]}")
+
+    def _check_stderr(self) -> None:
+        """No start of the bot wrote a traceback (a thread that died, an error not turned into
+        a sentence): before, the runs never read the bot's stderr."""
+        text = self.stderr.read_text(errors="replace") if self.stderr.exists() else ""
+        at = text.find("Traceback")
+        self.report.check(at < 0, f"the bot wrote a traceback to stderr: {text[at:at + 600]!r}")
 
     def _final_check(self) -> None:
         assert self.proc is not None

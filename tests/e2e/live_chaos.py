@@ -128,7 +128,7 @@ class LiveChaos(Chaos):
         self.started_at = time.time()
         env = {**os.environ, "BOT_SIGNAL_TOKEN": TOKEN, "BOT_API_KEY": API_KEY,
                "BOT_API_SECRET": API_SECRET}
-        self.proc = start_bot(self.config, self.data, env=env)
+        self.proc = start_bot(self.config, self.data, env=env, stderr_to=self.stderr)
         return self.started_at
 
     def run(self, kills: int) -> Any:

@@ -169,3 +169,16 @@ def test_a_symbol_never_clean_within_the_bound_is_reported(tmp_path):
     violation = chaos.report.violations[0]
     assert "SOLUSDT: venue -1" in violation
     assert "BTCUSDT" not in violation and "ETHUSDT" not in violation
+
+
+def test_a_traceback_on_the_bots_stderr_is_reported(tmp_path):
+    """Every start's stderr goes to one file the run reads at its end (before, a pipe nobody
+    read: a thread that died with a traceback passed unnoticed)."""
+    chaos = Chaos(tmp_path, signals=False)
+    chaos._check_stderr()  # no start wrote anything
+    chaos.stderr.write_text("a sentence is fine\n")
+    chaos._check_stderr()
+    assert chaos.report.violations == []
+    chaos.stderr.write_text("Traceback (most recent call last):\n  File \"x\"\nValueError: boom\n")
+    chaos._check_stderr()
+    assert len(chaos.report.violations) == 1 and "ValueError: boom" in chaos.report.violations[0]
