@@ -23,6 +23,7 @@ from loguru import logger
 from exchange.ccxt import fees
 from exchange.ccxt.convert_balance import balance as balance
 from exchange.ccxt.errors import UNREADABLE
+from exchange.ccxt.order_params import row_only_reduces
 from exchange.decimals import decimal_or_none
 from exchange.records import (
     Fee,
@@ -157,7 +158,7 @@ def order(raw: Raw, *, settle: str | None = None, price: fees.Price | None = Non
         type=str(raw.get("type") or "market").lower(), status=status(raw.get("status"), row),
         amount=numbers["amount"], filled=filled, average=numbers["average"],
         price=numbers["price"], trigger_price=numbers["trigger_price"],
-        reduce_only=str(raw.get("reduceOnly")).lower() == "true",
+        reduce_only=row_only_reduces(raw.get("reduceOnly"), info, str(raw.get("side")).lower()),
         position_side=position_side(info),
         fee=fee(raw, info_fee_key="cumExecFee", currency=settle, settle=settle, price=price),
         timestamp=_int(raw.get("timestamp")),

@@ -169,6 +169,23 @@ def is_reducing(side: str, params: dict[str, Any] | None) -> bool:
     return (idx == 1 and side == "sell") or (idx == 2 and side == "buy")
 
 
+def row_only_reduces(flag: Any, info: dict[str, Any], side: str) -> bool:
+    """The venue's order row (`info`, ccxt's `reduceOnly` as `flag`) names an order that can
+    only reduce: flagged reduce-only, a Binance closePosition order, or in hedge mode an order
+    on a leg's closing side (a sell of the long, a buy of the short). Binance refuses the flag
+    beside positionSide LONG / SHORT and lists such an order `reduceOnly: false`: read by the
+    flag alone, a hedge grid's take-profit or a person's stop was taken for an order that could
+    open a position (an orphan cancelled even while it was a bare leg's only stop; an emergency
+    close stopped at one it could not cancel)."""
+    if str(flag).lower() == "true" or str(info.get("closePosition", info.get("cp"))).lower() == (
+            "true"):
+        return True
+    leg = str(info.get("positionSide", info.get("ps", ""))).upper()
+    idx = str(info.get("positionIdx", "")).strip()
+    return (side == "sell" and (leg == "LONG" or idx == "1")) or (
+        side == "buy" and (leg == "SHORT" or idx == "2"))
+
+
 def _position_side(venue: Venue, out: dict[str, Any], *, hedge_mode: bool) -> None:
     """Check an explicit position side against the mode and rewrite it for the venue."""
     idx = explicit_position_idx(out)

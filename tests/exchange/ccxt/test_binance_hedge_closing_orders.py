@@ -104,3 +104,32 @@ def test_resting_take_profits_count_against_a_new_close(emu):
     ex.cancel_order(half["id"], BTC)
     ex.create_order(BTC, "market", "sell", 0.01, None, long_side)
     assert emu.venue.book.position("BTCUSDT", "long")[0] == 0
+
+
+def test_a_legs_closing_orders_are_listed_as_reduce_only(emu, tmp_path):
+    """Binance lists a hedge closing order `reduceOnly: false` (it refuses the flag there): the
+    gateway reads it as reduce-only by its leg's closing side, as a stop is, and an opening
+    level as not. Read by the flag alone, a grid's take-profit or a person's stop on a leg was
+    taken for an order that could open a position: reconciliation cancelled such an orphan even
+    while it was a bare leg's only stop, and an emergency close stopped at one it could not
+    cancel (exchange/ccxt/order_params.py `row_only_reduces`)."""
+    gw = make_gateway("binanceusdm", emu, tmp_path, hedge_mode=True)
+    try:
+        gw.load_markets()
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"positionIdx": 1})
+        gw.create_order(BTC, "market", "sell", D("0.01"), None, {"positionIdx": 2})
+        for cid, side, price, idx in (("tp-long", "sell", "52000", 1), ("tp-short", "buy",
+                                      "48000", 2), ("level-long", "buy", "49000", 1)):
+            gw.create_order(BTC, "limit", side, D("0.01"), D(price),
+                            {"positionIdx": idx, "clientOrderId": cid,
+                             **({"reduceOnly": True} if cid.startswith("tp") else {})})
+        gw.create_order(BTC, "market", "sell", D("0.01"), None,
+                        {"positionIdx": 1, "stopLossPrice": D("45000"),
+                         "clientOrderId": "stop-long"})
+        listed = {o.client_order_id: o.reduce_only for o in gw.fetch_open_orders(BTC)}
+        assert listed == {"tp-long": True, "tp-short": True, "level-long": False,
+                          "stop-long": True}
+        with emu.venue.book.lock:  # the venue's own rows say otherwise
+            assert not any(o.reduce_only for o in emu.venue.book.orders.values())
+    finally:
+        gw.close()

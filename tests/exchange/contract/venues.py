@@ -40,9 +40,6 @@ class Venue:
     """The venue reports realized P&L on each fill (Binance `realizedPnl`, Bybit `execPnl`)."""
     fill_sides: bool = True
     """Fills name their position side (Bybit executions do not: join them to their order)."""
-    flags_closes: bool = True
-    """A closing order comes back with reduce_only set (Binance in hedge mode takes no
-    reduceOnly: the position side alone makes an order a close)."""
     symbol: str = BTC
     too_much: Decimal = Decimal("5")
     """An amount whose margin no account here can cover."""
@@ -138,5 +135,5 @@ def build(name: str, tmp_path: Path) -> Venue:
     # lookup reads its trades for it (issue 12, trading/late_fees.py)
     return EmulatedVenue(name=name, port=gateway, hedge=hedge, order_fees=not binance,
                          fill_pnl=True, fill_sides=binance,
-                         flags_closes=not (binance and hedge), emu=emu,
+                         emu=emu,
                          exchange_id=exchange_id)
