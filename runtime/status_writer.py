@@ -31,13 +31,17 @@ class StatusWriter:
         self.failing: str | None = None
         """The reason of the current failure, None while writes succeed."""
         self.failures = 0
-        left = remove_leftover_temps(self.path)  # a crash between write and rename left them
-        if left:
-            self._log.info("removed {} leftover temp file(s) of {}: {}", len(left), self.path,
-                           ", ".join(p.name for p in left))
+        # a crash between write and rename left them; said at the first write, once the bot's
+        # log files are set up (said here, the line went to stderr alone: found by a chaos run
+        # that reads the bot's stderr)
+        self._removed = remove_leftover_temps(self.path)
 
     def write(self, status: dict[str, Any]) -> bool:
         """True when the snapshot was written."""
+        if self._removed:
+            left, self._removed = self._removed, []
+            self._log.info("removed {} leftover temp file(s) of {}: {}", len(left), self.path,
+                           ", ".join(p.name for p in left))
         try:
             if self.path.name == STATUS_FILE:
                 self._write(self._data_dir, status)
