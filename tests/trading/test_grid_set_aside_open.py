@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+import pytest
+
 from tests.trading.test_grid_core import Book
 from trading.events import OrderFailed, PriceTicked, TimerFired
 from trading.grid.model import GridKind
@@ -25,6 +27,14 @@ ASIDE = "Preempted: an order report is waiting"
 def _set_aside(b: Book, order) -> None:  # noqa: ANN001
     b.send(OrderFailed(client_order_id=order.client_order_id, error=ASIDE, lost=True,
                        set_aside=True))
+
+
+def _unseen(b: Book, order) -> None:  # noqa: ANN001
+    """Reconciliation's end of an intent the venue never saw (a kill between its commit and
+    its send; not found once the send grace is over): no refusal either (session 46 made it
+    so for opening orders; a level still counted one)."""
+    b.send(OrderFailed(client_order_id=order.client_order_id, error="never reached the exchange",
+                       lost=True, unseen=True))  # as trading/grid/reconcile.py ends it
 
 
 def test_an_opening_order_set_aside_is_sent_again_after_retry_s_without_a_refusal():
@@ -54,7 +64,8 @@ def test_a_refused_opening_order_still_waits_the_open_retry():
     assert b.state.open_refusals == 1 and b.state.next_open_at == b.now + 10.0
 
 
-def test_a_level_set_aside_is_sent_again_after_retry_s_without_a_failure():
+@pytest.mark.parametrize("end", [_set_aside, _unseen])
+def test_a_level_set_aside_is_sent_again_after_retry_s_without_a_failure(end):
     b = Book()
     b.send(PriceTicked(price=D(100)))
     opens = {o.leg: o for o in b.placed(GridKind.OPEN)}
@@ -65,7 +76,7 @@ def test_a_level_set_aside_is_sent_again_after_retry_s_without_a_failure():
         order = waiting.pop(0)
         if order.kind is GridKind.LEVEL and level is None:
             level = order
-            _set_aside(b, order)
+            end(b, order)
             aside_at = b.now
         else:
             b.accept(order)

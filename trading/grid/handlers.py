@@ -350,7 +350,7 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
     leg = _leg_of(state, order)
     if (ev.set_aside or ev.unseen) and order.purpose is K.ENTRY:  # no refusal: after retry_s
         return replace(state, next_open_at=max(state.next_open_at, ctx.now + r.retry_s))
-    if ev.set_aside and order.purpose is K.LEVEL:
+    if (ev.set_aside or ev.unseen) and order.purpose is K.LEVEL:  # none refused it either
         return state.with_leg(replace(leg, level_retry_at=ctx.now + r.retry_s))
     if order.purpose is K.ENTRY:
         return open_ended(state, ctx)
