@@ -267,9 +267,12 @@ class Book:
         # Binance's algo orders: the trigger places a new regular order (its own id), and the
         # algo order finishes pointing at it (actualOrderId); the fill belongs to the child
         child = self._child(order)
-        if self.hold_children:  # Binance algoStatus TRIGGERED: in the matching engine
-            order.status, order.updated_ms = "triggered", self.tick()
+        # Binance algoStatus TRIGGERED: its order is in the matching engine (told on the stream
+        # before the order's own updates and the stop's FINISHED, as the venue does)
+        order.status, order.updated_ms = "triggered", self.tick()
+        if self.hold_children:
             return
+        self.emit("order", order)
         self._fill(child, price)
         self.emit("order", child)
         order.status, order.updated_ms = "filled", self.tick()
