@@ -24,6 +24,7 @@ from exchange.paper.exchange import PaperExchange
 from runtime.wiring import market_rules
 from storage.repository import Repository
 from supervision.alerts import Alerts
+from supervision.child import ChildState
 from supervision.restart_policy import RestartPolicy
 from supervision.supervisor import Supervisor
 from tests.exchange.paper.paper_support import BTC, ETH, FakeClock, Market, ScriptedPrices
@@ -111,10 +112,15 @@ class GridBot:
 
     def end_actors(self) -> None:
         """The actors just end (no graceful-shutdown work), as in a crash of the process. The
-        supervisor is told the process stops first: an actor that stops without being asked is
-        a failure it restarts (after 0.01 s here), and such a restart between this and
-        `sup.stop` changed the orders the test then compares (a flaky teardown under load)."""
-        self.sup.stopping()
+        supervisor takes their stop as one it asked for (each child marked stopped): an actor
+        that stops without being asked is a failure it restarts (after 0.01 s here), and such a
+        restart between this and `sup.stop` changed the orders the test then compares (a flaky
+        teardown under load). Not by `sup.stopping()`: that blocks entries (as a SIGTERM does),
+        and a message still in an actor's mailbox (a heartbeat) then took the block and
+        cancelled the grid's levels before the stop, where a crash cancels nothing (a CI
+        rehearsal's failure of test_grid_ledger.py's level filling while the bot is down)."""
+        for child in self.sup.children.values():
+            child.state = ChildState.STOPPED
         pykka.ActorRegistry.stop_all(block=True)
 
     def settle(self, symbol: str = BTC) -> None:
