@@ -165,7 +165,12 @@ def is_reducing(side: str, params: dict[str, Any] | None) -> bool:
     params = params or {}
     if params.get("reduceOnly") or params.get("stopLossPrice") is not None:
         return True
-    idx = explicit_position_idx(params)
+    return closes_a_leg(side, explicit_position_idx(params))
+
+
+def closes_a_leg(side: str, idx: int | None) -> bool:
+    """In hedge mode, an order on a leg's closing side can only reduce: a sell of the long
+    (positionIdx 1), a buy of the short (2)."""
     return (idx == 1 and side == "sell") or (idx == 2 and side == "buy")
 
 
@@ -180,10 +185,9 @@ def row_only_reduces(flag: Any, info: dict[str, Any], side: str) -> bool:
     if str(flag).lower() == "true" or str(info.get("closePosition", info.get("cp"))).lower() == (
             "true"):
         return True
-    leg = str(info.get("positionSide", info.get("ps", ""))).upper()
-    idx = str(info.get("positionIdx", "")).strip()
-    return (side == "sell" and (leg == "LONG" or idx == "1")) or (
-        side == "buy" and (leg == "SHORT" or idx == "2"))
+    name = str(info.get("positionSide", info.get("ps", ""))).upper()
+    return closes_a_leg(side, POSITION_IDX.get(str(info.get("positionIdx", "")).strip())) or (
+        closes_a_leg(side, IDX_BY_NAME.get(name)))
 
 
 def _position_side(venue: Venue, out: dict[str, Any], *, hedge_mode: bool) -> None:
