@@ -79,7 +79,7 @@ def position_side(info: Raw | None) -> PositionSide | None:
     idx = info.get("positionIdx")
     if idx is not None and str(idx).strip() in ("0", "1", "2"):
         return PositionSide.from_idx(int(str(idx).strip()))
-    name = info.get("positionSide")
+    name = info.get("positionSide") or info.get("ps")  # Binance REST rows; its stream rows
     return _BY_NAME.get(name.upper()) if isinstance(name, str) else None
 
 
@@ -267,8 +267,8 @@ on an isolated row, from the margins and the liquidation price): never a size to
 Another venue's rows are taken as ccxt reads them."""
 
 
-_SIDE_KEYS = ("positionIdx", "positionSide")
-"""The raw keys `position_side` reads (Bybit; Binance REST)."""
+_SIDE_KEYS = ("positionIdx", "positionSide", "ps")
+"""The raw keys `position_side` reads (Bybit; Binance REST; Binance streams)."""
 
 
 def position(raw: Raw, exchange_id: str | None = None) -> VenuePosition:
@@ -303,8 +303,7 @@ def position(raw: Raw, exchange_id: str | None = None) -> VenuePosition:
     if contracts and side not in ("long", "short"):  # held, but neither long nor short:
         # read as side 'none', reconciliation raised ValueError and an emergency close sent a buy
         raise ccxt.BadResponse(f"{raw.get('symbol')} position of {contracts} without its side")
-    named_by = ("positionIdx", "positionSide", "ps")  # Bybit; Binance REST, ACCOUNT_UPDATE
-    if contracts and size_keys and not any(_str((info or {}).get(k)) for k in named_by):
+    if contracts and size_keys and not any(_str((info or {}).get(k)) for k in _SIDE_KEYS):
         # ccxt's Binance `hedged` is positionSide != 'BOTH': a one-way position read as a hedge
         # leg, whose emergency close named a hedge leg (refused in one-way mode: InvalidOrder)
         raise ccxt.BadResponse(f"{raw.get('symbol')} position of {contracts} without its "
