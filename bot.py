@@ -24,6 +24,8 @@ import functools
 import sys
 from typing import Any
 
+from observability.log_format import say
+
 
 class _Noted(argparse.Action):
     """Stores the value as "store" does and notes (option, dest, value) in `given`, one list
@@ -178,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return cli.dispatch(args)
     except KeyboardInterrupt:
-        print("bot.py: interrupted", file=sys.stderr)
+        say("bot.py: interrupted")
         return 130
     finally:
         if long_running and argv is None:  # the process exits next (not a test's call)

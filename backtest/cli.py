@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import re
 import signal
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,13 +21,13 @@ from backtest.candles import (
     fmt_ms,
     load,
 )
-from observability.log_format import escaped
+from observability.log_format import escaped, say
 
 EXIT_USAGE = 2
 
 
 def fail(message: str) -> int:
-    print(f"bot.py: error: {escaped(message)}", file=sys.stderr)  # a file's bytes too
+    say(f"bot.py: error: {escaped(message)}")  # a file's bytes too
     return EXIT_USAGE
 
 
@@ -184,7 +183,7 @@ def load_all(settings: Any, args: argparse.Namespace,
     # found by review: a sweep said each note again for every run
     fresh = {s: c for s, c in candles.items() if earlier.get((s, c.path)) is not c}
     for note in range_notes(fresh, start, end):
-        print(f"bot.py: note: {note}", file=sys.stderr)
+        say(f"bot.py: note: {note}")
     gappy = [(s, c) for s, c in candles.items() if c.gaps]
     if gappy and not args.allow_gaps:
         _, c = gappy[0]
@@ -239,7 +238,7 @@ def dispatch(args: argparse.Namespace) -> int:
     except ccxt.BaseError as exc:
         return fail(f"{args.command}: {type(exc).__name__}: {str(exc)[:300]}")
     except Terminated:  # a sweep's SIGTERM, its runs under way stopped (backtest/sweep.py)
-        print("bot.py: terminated", file=sys.stderr)
+        say("bot.py: terminated")
         return 128 + signal.SIGTERM
     except BrokenPipeError:  # `bot.py backtest ... | head`: the report files are written first
         return reader_gone()

@@ -25,7 +25,6 @@ import argparse
 import math
 import os
 import re
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +35,7 @@ import ccxt
 
 from backtest.candles import HEADER, VALUE, fmt_ms
 from backtest.files import copy_private, held_alone, remove_leftovers, write_private
+from observability.log_format import say
 
 MAX_RETRIES = 5
 
@@ -325,7 +325,7 @@ def run_download(args: argparse.Namespace, exchange: Any = None) -> int:
         note = note or _late_history(path, args.exchange, args.timeframe, start,
                                      ex.parse_timeframe(args.timeframe) * 1000)
         if note:
-            print(f"bot.py: note: {note}", file=sys.stderr)
+            say(f"bot.py: note: {note}")
     return 0
 
 

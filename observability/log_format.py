@@ -8,6 +8,7 @@ text in loguru's format syntax, for a reader of the code.
 from __future__ import annotations
 
 import re
+import sys
 import time
 from typing import Any
 
@@ -29,6 +30,14 @@ def escaped(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def say(text: str) -> None:
+    """``text`` and its newline to stderr in one write. ``print`` writes the two apart, and with
+    the stream unbuffered (PYTHONUNBUFFERED, ``python -u``) the console log thread's line could
+    land between them: two lines run together, the next one starting after the first's text."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def traceback_text(text: str) -> str:

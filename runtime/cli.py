@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -15,7 +14,7 @@ from config.loader import load_settings, located
 from config.settings import Settings
 from config.types import unknown_home_option
 from observability.log_files import LogFileError
-from observability.log_format import UtcClock, escaped, traceback_text
+from observability.log_format import UtcClock, escaped, say, traceback_text
 from runtime import shutdown
 from runtime.private_files import PRIVATE_UMASK
 from runtime.startup_error import StartupConfigError, StartupError
@@ -29,7 +28,7 @@ EXIT_LOCKED = 3
 
 
 def fail(message: str, code: int = EXIT_STARTUP) -> int:
-    print(f"bot.py: error: {escaped(message)}", file=sys.stderr)  # a file's bytes too
+    say(f"bot.py: error: {escaped(message)}")  # a file's bytes too
     return code
 
 

@@ -4,12 +4,11 @@ log stream, and with ``-f`` the lines written after them."""
 from __future__ import annotations
 
 import re
-import sys
 import threading
 from pathlib import Path
 
 from config.settings import Settings
-from observability.log_format import escaped
+from observability.log_format import escaped, say
 from observability.log_streams import symbol_log_path
 from observability.log_tail import Position, follow, tail
 from runtime.cli import UsageError, fail, pick_account
@@ -45,8 +44,7 @@ def show_logs(
             return fail(f"no log for {symbol!r} at {path}{hint}")
         # -f waits for it as `tail -F` does (found by review: following a symbol of a bot just
         # started, before its first line, failed with "no log")
-        print(escaped(f"bot.py: no log for {symbol!r} at {path} yet, waiting for it"),
-              file=sys.stderr, flush=True)
+        say(escaped(f"bot.py: no log for {symbol!r} at {path} yet, waiting for it"))
     try:
         if path.exists():
             shown, end = tail(path, lines)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from cluster.lease import LeaseLost
 from config.secrets import secret_env_names
 from config.settings import Settings
 from exchange.fence import CallScope, call_scope
+from observability.log_format import say
 from observability.log_streams import setup_logging
 from runtime import interpreter, shutdown, wiring
 from runtime.account import AccountRuntime
@@ -151,7 +151,7 @@ class Bot:
             for lock in reversed(locks if not busy else []):
                 lock.release()
         if self.lock_lost is not None:
-            print(f"bot.py: error: {self.lock_lost}", file=sys.stderr)
+            say(f"bot.py: error: {self.lock_lost}")
             return EXIT_LOCK_LOST
         return 0
 

@@ -26,6 +26,7 @@ from loguru import logger
 
 from config.secrets import secret_env_names
 from config.settings import Settings
+from observability.log_format import say
 from observability.log_streams import setup_logging
 from runtime import shutdown, wiring
 from runtime.exchanges import check_split_budgets
@@ -172,7 +173,7 @@ class WorkerParent:
             streams.close()
             lock.release()
         if self.failure is not None:
-            print(f"bot.py: error: {self.failure}", file=sys.stderr)
+            say(f"bot.py: error: {self.failure}")
             return EXIT_WORKERS_FAILED
         return 0
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 from loguru import logger
+
+from observability.log_format import say
 
 
 def kept_balance_notice(store: str | Path, key: str, asked: Decimal, started: Decimal,
@@ -20,7 +21,7 @@ def kept_balance_notice(store: str | Path, key: str, asked: Decimal, started: De
             f"{wallet_} USDT); to start over with {asked_} USDT, stop the bot and move {store} "
             "aside (a new store is created at the next start)")
     logger.warning("{}", line)
-    print(f"paper: {line}", file=sys.stderr, flush=True)
+    say(f"paper: {line}")
     return line
 
 

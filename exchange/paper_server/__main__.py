@@ -28,6 +28,7 @@ from exchange.paper.store import PositionModeMismatch, StoreUnreadable
 from exchange.paper_server.app import build_app
 from exchange.paper_server.auth import ApiKeys
 from exchange.paper_server.bybit_api import BybitApi
+from observability.log_format import say
 from runtime.exchanges import paper_epoch_ms
 from runtime.private_files import PRIVATE_UMASK, make_files_private
 from runtime.startup_error import StartupError
@@ -128,15 +129,15 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     os.umask(PRIVATE_UMASK)  # the store and its -wal/-shm are the user's alone, as the bot's
     if not 0 <= args.port <= 65535:  # the bind's OverflowError was a traceback
-        print(f"paper server: --port: must be 0..65535, got {args.port}", file=sys.stderr)
+        say(f"paper server: --port: must be 0..65535, got {args.port}")
         return 2
     lock = FileLock(args.store)
     try:
         return _run(args, lock)
     except FileInUse as exc:
         holder = f"PID {exc.pid}" if exc.pid is not None else "an unknown PID"
-        print(f"paper server: --store {args.store}: another paper server or bot is using it "
-              f"({holder} holds a lock on it)", file=sys.stderr)
+        say(f"paper server: --store {args.store}: another paper server or bot is using it "
+            f"({holder} holds a lock on it)")
         return 3
     finally:
         lock.release()  # after the store's connections are closed (see FileLock)
@@ -147,14 +148,13 @@ def _run(args: argparse.Namespace, lock: FileLock) -> int:
         keys = load_keys(args.keys or args.store.parent / "paper_server_keys.json")
         exchange = open_exchange(args, lock)
     except (UsageError, OSError) as exc:
-        print(f"paper server: {exc}", file=sys.stderr)
+        say(f"paper server: {exc}")
         return 2
     try:
         return serve(args, exchange, keys)
     except OSError as exc:  # e.g. the port is taken
         exchange.close()
-        print(f"paper server: --host {args.host} --port {args.port}: {exc.strerror or exc}",
-              file=sys.stderr)
+        say(f"paper server: --host {args.host} --port {args.port}: {exc.strerror or exc}")
         return 2
 
 
