@@ -130,7 +130,7 @@ class Bot:
             log.warning("{}", problem)
         self._install_signal_handlers(log)  # the start's own lines say a stop received then too
         try:
-            self._open_accounts(log)
+            self._open_or_say(log)
             self._serve(log, duration_s)
         except shutdown.StartStopped as exc:  # rule 4: a stop, exit 0 (the finally closes all)
             # rule 12: no "bot starting" line was written, so this one names the version
@@ -192,6 +192,18 @@ class Bot:
         for lock in locks:
             if isinstance(lock, SchemaLock):
                 lock.keep(lost)
+
+    def _open_or_say(self, log: Any) -> None:
+        """`_open_accounts`, and a start it refuses said in the log too: the command line says
+        why on stderr, and the log said only "bot stopped", with no start before it (found by
+        a README audit: a data dir of another venue, refused)."""
+        try:
+            self._open_accounts(log)
+        except shutdown.StartStopped:
+            raise
+        except Exception as exc:
+            log.error("start refused: {}", exc)
+            raise
 
     def _open_accounts(self, log: Any) -> None:
         """Build and open every account's runtime, then log the start line."""

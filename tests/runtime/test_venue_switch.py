@@ -41,4 +41,10 @@ def test_a_paper_data_dir_is_refused_by_a_live_run_and_kept_for_paper(tmp_path):
     assert lines[0].startswith(f"bot.py: error: {live}:6: bot.mode / exchange.id: "), lines[0]
     assert "holds the state of paper, not live on bybit" in lines[0]
     assert "Traceback" not in err
+    # the log says why too: it said only "bot stopped", with no start before it
+    log = (data / "logs" / "bot.log").read_text().splitlines()
+    refused = [i for i, line in enumerate(log) if "| ERROR | - | start refused: " in line]
+    assert len(refused) == 1, log[-5:]
+    assert "holds the state of paper, not live on bybit" in log[refused[0]]
+    assert log[-1].endswith("| INFO | - | bot stopped") and refused[0] == len(log) - 2, log[-5:]
     _run_until_ready(paper, data)  # the paper state is untouched and still starts
