@@ -294,9 +294,11 @@ def on_canceled(state: GridState, cid: str | None, ctx: GridCtx) -> GridState:
                                    kind=order.purpose))
     pending = order.status is OrderStatus.PENDING
     state = state.with_order(order_change(order, OrderStatus.CANCELED))
-    if order.purpose in (K.STOP, K.TAKE_PROFIT) and pending and order.filled == ZERO:
+    if order.purpose in (K.STOP, K.TAKE_PROFIT) and pending and order.filled == ZERO \
+            and order.cancel_requested_at is None:
         # ended as it was placed (its create answered "closed", nothing filled), never rested:
-        # a refusal, backed off as one (the one-way core's order_reports.py on_canceled).
+        # a refusal, backed off as one (the one-way core's order_reports.py on_canceled); not
+        # one the bot took back itself before it went out (maintain.py `_take_profit`).
         # Re-placed at once by maintain, in the same message, a venue answering every stop so
         # sent 1,000 stops before the loop's step bound (found by review)
         return state.with_leg(_backed_off(_leg_of(state, order), order.purpose, ctx))

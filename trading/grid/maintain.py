@@ -203,11 +203,19 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
     tps = _active(state.orders_of(side, GridKind.TP))
     if not tps:
         return ctx.place(state, side, GridKind.TP, side.exit_order_side, amount, price=target)
+    pending = [o for o in tps if o.status is OrderStatus.PENDING]
+    larger = [o for o in pending if o.amount - o.filled > amount]
+    if larger:
+        # decided for a larger leg, which shrank before it went out (the one it replaces filled
+        # in part as its cancel landed): taken back, placed again for the leg (review g1: it went
+        # out for the leg's old size). A create still waiting its turn is taken out unsent.
+        for order in larger:
+            state = ctx.cancel(state, order)
+        return state
     newest = tps[-1]
     # what still rests of it: a take-profit filled in part covers the rest of the leg as it is
     resting = newest.amount - newest.filled
-    if (newest.price, resting) == (target, amount) or any(
-            o.status is OrderStatus.PENDING for o in tps):
+    if (newest.price, resting) == (target, amount) or pending:
         return state
     # the old one goes first, the new one after its cancel was answered (the commands run in
     # order; a take-profit protects nothing): Binance counts a resting closing limit against a
