@@ -151,9 +151,12 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
         state = state.with_leg(replace(leg, close_attempts=leg.close_attempts + 1))
         # the leg's take-profits go first, the close after their cancels were answered (the
         # commands run in order): Binance counts resting closing limits against a new close
-        # and refused the close of a leg whose take-profit rested, -4118 (found by review)
-        for tp in _active(state.orders_of(side, GridKind.TP)):
-            state = ctx.cancel(state, tp)
+        # and refused the close of a leg whose take-profit rested, -4118 (found by review).
+        # One whose cancel is not confirmed is asked again (review g1: that cancel failed, and
+        # the next attempt went out beside it, refused and counted, before retry_s re-asked)
+        for tp in state.orders_of(side, GridKind.TP):
+            if tp.cancel_requested_at is None or tp.cancel_requested_at < ctx.now:
+                state = ctx.cancel(state, tp)
         return ctx.place(state, side, GridKind.CLOSE, side.exit_order_side, most(leg.contracts))
     if _stop_throttled(state, side, ctx):
         return state
