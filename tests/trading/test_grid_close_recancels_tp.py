@@ -89,3 +89,24 @@ def test_each_close_attempt_asks_again_for_the_take_profits_cancel():
     assert b.state.long.close_attempts == 2
     assert tp.client_order_id not in b.tp_resting
     assert b.state.order(tp.client_order_id) is None  # its cancel confirmed: it left the state
+
+
+def test_no_take_profit_is_placed_between_the_close_attempts_of_a_leg_through_its_stop():
+    """Found with the test above: a refused close left the leg with no closing order, and in
+    the same message `_take_profit` placed a new take-profit for the leg through its stop,
+    beside the old one whose cancel had failed (two on Bybit; refused -4118 on Binance and
+    counted as a take-profit refusal), and one more order to cancel before the next close."""
+    b = Venue()
+    b.send(PriceTicked(price=D(100)))
+    b.fill(b.placed(GridKind.OPEN, Side.LONG)[0], "100")
+    (stop,) = b.placed(GridKind.STOP, Side.LONG)
+    (tp,) = b.placed(GridKind.TP, Side.LONG)
+    b.send(OrderFailed(client_order_id=stop.client_order_id, error="rejected"))
+    b.accept(tp)
+    b.tp_resting.add(tp.client_order_id)
+    b.sent.clear()
+    b.send(PriceTicked(price=D(90)))  # the close is refused: the take-profit's cancel failed
+    assert b.state.long.close_attempts == 1 and b.state.long.is_open
+    b.send(PriceTicked(price=D("89.8")))  # the next attempt (the cancel fails again)
+    placed = [s for s in b.steps() if s.startswith("tp")]
+    assert placed == [], f"take-profits placed while the leg waits for its next close: {placed}"

@@ -151,9 +151,8 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
         state = state.with_leg(replace(leg, close_attempts=leg.close_attempts + 1))
         # the leg's take-profits go first, the close after their cancels were answered (the
         # commands run in order): Binance counts resting closing limits against a new close
-        # and refused the close of a leg whose take-profit rested, -4118 (found by review).
-        # One whose cancel is not confirmed is asked again (review g1: that cancel failed, and
-        # the next attempt went out beside it, refused and counted, before retry_s re-asked)
+        # and refused the close of a leg whose take-profit rested, -4118 (found by review);
+        # one whose cancel failed is asked again (review g1: else refused, counted, at retry)
         for tp in state.orders_of(side, GridKind.TP):
             if tp.cancel_requested_at is None or tp.cancel_requested_at < ctx.now:
                 state = ctx.cancel(state, tp)
@@ -199,8 +198,10 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
     leg = state.leg(side)
     if state.quarantined or leg.entry_price is None or _throttled(state, side, ctx):
         return state
-    if state.orders_of(side, GridKind.CLOSE):
-        return state  # the leg is being closed: a take-profit would only be refused later
+    price, stop = state.last_price, leg.stop_price
+    if state.orders_of(side, GridKind.CLOSE) or (price and stop and not state.protected(side)
+                                                 and ts.crossed_against(side, price, stop)):
+        return state  # being closed, or its next close due: no new closing limit (review g1)
     target = ts.target_price(side, leg.entry_price, ctx.rules.take_profit_pct, ctx.rules.market)
     amount = ctx.rules.market.capped(leg.contracts)  # one order carries at most the maximum
     tps = _active(state.orders_of(side, GridKind.TP))
@@ -210,8 +211,7 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
     larger = [o for o in pending if o.amount - o.filled > amount]
     if larger:
         # decided for a larger leg, which shrank before it went out (the one it replaces filled
-        # in part as its cancel landed): taken back, placed again for the leg (review g1: it went
-        # out for the leg's old size). A create still waiting its turn is taken out unsent.
+        # in part as its cancel landed): taken back (review g1: it went out for the old size)
         for order in larger:
             state = ctx.cancel(state, order)
         return state
