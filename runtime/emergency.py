@@ -335,10 +335,7 @@ class EmergencyCloser(CloseSteps):
         if not positions:
             log.warning("emergency close: no position on the exchange")
             return
-        self._cancel_others(symbol, log)
-        most = self._most(symbol, log)
-        for pos in positions:  # one in one-way mode; one per leg in hedge mode
-            self._close(symbol, pos, reason, corr, log, most, sent)
+        self._close_all(symbol, positions, reason, corr, log, sent)
 
     def _failed(self, symbol: str, exc: Exception, owed: bool, retry: float, corr: str,
                 log: Any) -> None:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from cluster.lease import LeaseLost
-from exchange.errors import OrderNotFound, TemporaryError
+from exchange.errors import OrderNotFound, PermanentError, TemporaryError
 from exchange.fence import Fenced, check_fence
 from exchange.port import ExchangePort
 from exchange.records import VenuePosition
@@ -28,7 +28,9 @@ on top of the gateway's own retries of each call."""
 
 
 class CancelFailed(Exception):
-    """An order that could open a position (not reduce-only) could not be cancelled."""
+    """An order that could open a position (not reduce-only) could not be cancelled; or a
+    reduce-only one left in place (its cancel failed) and the close then refused (Binance counts
+    a leg's resting closing orders against a new close, -4118): the close stays owed."""
 
 
 class JournalFailed(Exception):
@@ -109,13 +111,34 @@ class CloseSteps:
             check_fence()  # a node that lost the account meanwhile sends nothing more
         return call()
 
-    def _cancel_others(self, symbol: str, log: Any) -> None:
+    def _close_all(self, symbol: str, positions: list[VenuePosition], reason: str, corr: str,
+                   log: Any, sent: list[str]) -> None:
+        """The symbol's other orders cancelled, then each position closed. A close the venue
+        refuses while a reduce-only order whose cancel failed still rests is owed, not final
+        (found by review: Binance refused it, -4118, for the take-profit left in place; the
+        close was no longer owed and nobody closed the position)."""
+        left = self._cancel_others(symbol, log)
+        most = self._most(symbol, log)
+        for pos in positions:  # one in one-way mode; one per leg in hedge mode
+            try:
+                self._close(symbol, pos, reason, corr, log, most, sent)
+            except PermanentError as exc:
+                if not left:
+                    raise
+                raise CancelFailed(
+                    f"close refused while reduce-only order(s) {', '.join(left)} could not be "
+                    f"cancelled: {describe(exc)}; still owed, cancelled first when run again"
+                ) from exc
+
+    def _cancel_others(self, symbol: str, log: Any) -> list[str]:
         """Cancel the symbol's open orders except its stops (the stop keeps protecting if the
         close fails too). One still not cancelled after its retries is left in place when it is
         reduce-only (a take-profit: it cannot open a position) and the close goes on; any other
         (an entry, a grid level) could open a new position once the close has flattened the
         symbol, so the run stops there (`CancelFailed`) and the close stays owed. A cancel the
-        venue refuses (not a temporary error) is treated the same way."""
+        venue refuses (not a temporary error) is treated the same way. Returns the ids of the
+        reduce-only orders left in place."""
+        left: list[str] = []
         orders = self._retried("reading the open orders",
                                lambda: self.exchange.fetch_open_orders(symbol), log)
         for o in orders:
@@ -140,6 +163,8 @@ class CloseSteps:
                         "position") from exc
                 log.warning("emergency close: reduce-only order {} not cancelled ({}), left "
                             "in place", o.id, describe(exc))
+                left.append(str(o.id or o.client_order_id))
+        return left
 
     def _most(self, symbol: str, log: Any) -> Decimal | None:
         """The market's maximum order amount (None: the venue tells none, or its market cannot
