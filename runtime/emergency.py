@@ -3,14 +3,14 @@
 An escalation (close attempts exhausted in the one-way core, a grid leg's close failing past its
 bound, or an actor crash-looping past the restart limit) comes to the supervisor, which runs
 this closer once. It reads the positions from the exchange, cancels the symbol's open orders
-except stops (the stop keeps protecting if this fails too), and sends one reduce-only market
-order per position: one in one-way mode, one per leg in hedge mode, each naming its leg with
-positionIdx. A position larger than the market's maximum order amount (which the venue refuses
-in one order) is sent in slices of the maximum, each an order of its own. Each order's client
-order id is journaled before the call (write-ahead). Runs on its
-own thread so the supervisor is never blocked on the exchange; when it is done, `done` runs (the
-supervisor then asks the symbol's actor to reconcile, which books the closing fills from the
-exchange and lets go of the position only on that evidence).
+except reduce-only stops (the stop keeps protecting if this fails too; a conditional entry
+goes), and sends one reduce-only market order per position: one in one-way mode, one per leg
+in hedge mode, each naming its leg with positionIdx. A position larger than the market's
+maximum order amount (which the venue refuses in one order) is sent in slices of the maximum,
+each an order of its own. Each order's client order id is journaled before the call
+(write-ahead). Runs on its own thread so the supervisor is never blocked on the exchange;
+when it is done, `done` runs (the supervisor then asks the symbol's actor to reconcile, which
+books the closing fills from the exchange and lets go of the position only on that evidence).
 
 The close itself is owed write-ahead: before anything is read or sent, the meta row
 `emergency_close_owed:<symbol>` is committed with the reason, and it is cleared when the run

@@ -1,7 +1,7 @@
 """The steps of one emergency close run (runtime/emergency.py `EmergencyCloser`, a mixin split
 out of it to keep it readable): read the market's maximum order amount, cancel the symbol's
-orders but its stops, send each position's reduce-only close, journaled before each order
-(write-ahead), each exchange step tried again on a temporary error."""
+orders but its reduce-only stops, send each position's reduce-only close, journaled before
+each order (write-ahead), each exchange step tried again on a temporary error."""
 
 from __future__ import annotations
 
@@ -131,19 +131,22 @@ class CloseSteps:
                 ) from exc
 
     def _cancel_others(self, symbol: str, log: Any) -> list[str]:
-        """Cancel the symbol's open orders except its stops (the stop keeps protecting if the
-        close fails too). One still not cancelled after its retries is left in place when it is
-        reduce-only (a take-profit: it cannot open a position) and the close goes on; any other
-        (an entry, a grid level) could open a new position once the close has flattened the
-        symbol, so the run stops there (`CancelFailed`) and the close stays owed. A cancel the
-        venue refuses (not a temporary error) is treated the same way. Returns the ids of the
-        reduce-only orders left in place."""
+        """Cancel the symbol's open orders except its reduce-only stops (the stop keeps
+        protecting if the close fails too; a conditional order that is not reduce-only, a
+        buy-stop entry placed by hand, is no protection: kept, it fired once the close had
+        flattened the symbol and opened a position nobody manages, found by review). One
+        still not cancelled after its retries is left in place when it is reduce-only (a
+        take-profit: it cannot open a position) and the close goes on; any other (an entry, a
+        grid level, a conditional entry) could open a new position once the close has
+        flattened the symbol, so the run stops there (`CancelFailed`) and the close stays
+        owed. A cancel the venue refuses (not a temporary error) is treated the same way.
+        Returns the ids of the reduce-only orders left in place."""
         left: list[str] = []
         orders = self._retried("reading the open orders",
                                lambda: self.exchange.fetch_open_orders(symbol), log)
         for o in orders:
-            if o.is_stop:
-                continue  # keep the protective stop
+            if o.is_stop and o.reduce_only:
+                continue  # keep the protective stop (a conditional entry is none: it goes)
             cancel = functools.partial(self.exchange.cancel_order, o.id, symbol,
                                        {"clientOrderId": o.client_order_id})
             try:
