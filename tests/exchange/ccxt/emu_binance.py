@@ -97,7 +97,8 @@ def algo_json(o: EmuOrder) -> dict[str, Any]:
         "positionSide": o.extra.get("positionSide", "BOTH"), "timeInForce": "GTC",
         "quantity": s(o.qty), "algoStatus": status, "triggerPrice": s(o.trigger),
         "price": "0", "icebergQuantity": None, "selfTradePreventionMode": "EXPIRE_MAKER",
-        "workingType": "CONTRACT_PRICE", "priceMatch": "NONE", "closePosition": False,
+        "workingType": "CONTRACT_PRICE", "priceMatch": "NONE",
+        "closePosition": bool(o.extra.get("closePosition")),  # a "close all" stop (by hand)
         "priceProtect": False, "reduceOnly": o.reduce_only, "createTime": o.created_ms,
         "updateTime": o.updated_ms, "goodTillDate": 0,
         "triggerTime": o.updated_ms if actual else 0,
