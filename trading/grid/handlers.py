@@ -354,6 +354,8 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
         return replace(state, next_open_at=max(state.next_open_at, ctx.now + r.retry_s))
     if (ev.set_aside or ev.unseen) and order.purpose is K.LEVEL:  # none refused it either
         return state.with_leg(replace(leg, level_retry_at=ctx.now + r.retry_s))
+    if ev.unseen and order.purpose is K.TAKE_PROFIT:  # none refused it: placed again at once,
+        return state  # no backoff, nothing held (a stop so ended: `_backed_off`'s lost stop)
     if order.purpose is K.ENTRY:
         return open_ended(state, ctx)
     if order.purpose is K.LEVEL:  # backed off: a level the balance cannot pay is not re-asked
