@@ -181,9 +181,11 @@ def row_only_reduces(flag: Any, info: dict[str, Any], side: str) -> bool:
     beside positionSide LONG / SHORT and lists such an order `reduceOnly: false`: read by the
     flag alone, a hedge grid's take-profit or a person's stop was taken for an order that could
     open a position (an orphan cancelled even while it was a bare leg's only stop; an emergency
-    close stopped at one it could not cancel)."""
-    if str(flag).lower() == "true" or str(info.get("closePosition", info.get("cp"))).lower() == (
-            "true"):
+    close stopped at one it could not cancel). Bybit's `closeOnTrigger` true is a closing order
+    too (v5: it can only reduce; ccxt 4.5.90 reads `reduceOnly` alone and keeps the row as
+    `info`): a person's conditional close listed with it and `reduceOnly: false` is one."""
+    if any(str(v).lower() == "true" for v in (
+            flag, info.get("closePosition", info.get("cp")), info.get("closeOnTrigger"))):
         return True
     name = str(info.get("positionSide", info.get("ps", ""))).upper()
     return closes_a_leg(side, POSITION_IDX.get(str(info.get("positionIdx", "")).strip())) or (

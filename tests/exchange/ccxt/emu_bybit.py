@@ -119,7 +119,8 @@ def order_json(o: EmuOrder, fee: Decimal, fee_detail: bool = True) -> dict[str, 
         "orderIv": "", "triggerPrice": s(o.trigger) or "0", "takeProfit": "0", "stopLoss": "0",
         "tpTriggerBy": "", "slTriggerBy": "", "triggerDirection": o.trigger_direction or 0,
         "triggerBy": "LastPrice" if o.trigger else "", "lastPriceOnCreated": "",
-        "reduceOnly": o.reduce_only, "closeOnTrigger": False, "smpType": "None",
+        "reduceOnly": o.reduce_only, "closeOnTrigger": bool(o.extra.get("closeOnTrigger")),
+        "smpType": "None",
         "smpGroup": 0, "smpOrderId": "", "tpslMode": "", "tpLimitPrice": "", "slLimitPrice": "",
         "placeType": "", "createdTime": str(o.created_ms), "updatedTime": str(o.updated_ms),
     }
@@ -244,7 +245,8 @@ class BybitVenue:
             trigger=Decimal(trigger) if trigger else None,
             trigger_direction=int(p["triggerDirection"]) if p.get("triggerDirection") else None,
             reduce_only=bool(p.get("reduceOnly")),
-            extra={"positionIdx": p.get("positionIdx", 0)})
+            extra={"positionIdx": p.get("positionIdx", 0),
+                   "closeOnTrigger": str(p.get("closeOnTrigger")).lower() == "true"})
 
     def _settles_in(self, sym: str, p: dict[str, Any]) -> bool:
         """A listing without a symbol: the `settleCoin` asked for (none asked: every coin)."""
