@@ -41,6 +41,23 @@ def is_close(cid: str) -> bool:
     return cid.endswith(OrderPurpose.CLOSE.letter)
 
 
+def reconcile_after(event: Event) -> str | None:
+    """Why the decision loop reconciles once its decisions settle (None: it does not): a close
+    refused while the venue lists no position raced with another fill; one the venue refused
+    while it lists the position may be held by orders resting on the symbol that nobody of ours
+    owns (Binance -4118: a reduce-only limit by hand, a take-profit set by a person, counts
+    against every close), which reconciliation cancels (INCIDENTS rule 9, `OrphanCanceled`)
+    so the next attempt closes. Found by review: without it the closes were refused attempt
+    after attempt and the symbol escalated long before the next periodic reconciliation."""
+    if not isinstance(event, OrderFailed):
+        return None
+    if event.position_gone:
+        return "close raced with another fill"
+    if is_close(event.client_order_id) and not (event.lost or event.set_aside):
+        return "close refused while the position is listed"
+    return None
+
+
 class CommandExecutor:
     def __init__(self, symbol: str, exchange: ExchangePort, *, on_escalate: EscalationHook,
                  log: Any, lookup_attempts: int = 3,

@@ -32,7 +32,7 @@ from functools import partial
 from typing import Any
 
 from actors.actor_view import ActorView, Published
-from actors.command_executor import EscalationHook, describe
+from actors.command_executor import EscalationHook, describe, reconcile_after
 from actors.command_queue import send_next
 from actors.cores import Core
 from actors.correlation import new_correlation_id
@@ -74,7 +74,6 @@ from trading.commands import JournalEntry
 from trading.events import (
     EntriesBlocked,
     Event,
-    OrderFailed,
     PriceTicked,
     TimerFired,
 )
@@ -321,7 +320,7 @@ class DecisionLoop:
         self._catch_up()
         pending: deque[Event] = deque([first])
         queued: deque[Any] = deque()  # commands not sent yet (a filled entry's stop goes first)
-        raced = False
+        why: str | None = None  # a reconciliation asked for by an event (`reconcile_after`)
         steps = 0
         before = self.state
         try:
@@ -349,14 +348,14 @@ class DecisionLoop:
                     continue
                 correlation_id, also, commands = committed
                 queued.extendleft(reversed(commands))
-                raced = raced or (isinstance(event, OrderFailed) and event.position_gone)
+                why = why or reconcile_after(event)
         finally:
             if self._reserved or self.state is not before:  # most ticks: neither
                 self._reserved = False
                 self._settle()
         self._publish()
-        if raced:
-            self.reconcile("close raced with another fill")
+        if why:
+            self.reconcile(why)
         return not also
 
     def _step(

@@ -1,0 +1,38 @@
+"""The one-way core on Binance, whose venue counts a position's resting closing limit orders
+against a new close (-4118 "ReduceOnly Order Failed", tests/exchange/ccxt/emu_book.py
+`_held_by_closers`). The one-way core rests no take-profit limit of its own (its take-profit
+is bot-side, trading/decide.py `_exit_reason`; its stop is a conditional order the venue does
+not count), but a person's reduce-only limit sell of the long (a take-profit set by hand)
+refuses every close of ours while it rests. Reconciliation cancels orders nobody owns
+(INCIDENTS rule 9, journaled `OrphanCanceled`), which clears the way; before, a refused close
+did not ask for one, the closes went on being refused, 1 s and 2 s apart, and the symbol
+escalated (quarantine, alert, emergency close) after max_close_attempts (3 in this rig),
+some 4 s after the exit, long before the next periodic reconciliation (30 s by default).
+A real SymbolActor (pykka thread, SQLite), the real ccxt gateway, the Binance emulator in
+one-way mode, its WebSocket emulator and the real ccxt.pro streams."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from actors.messages import ExternalSignal
+from tests.actors.live_emulator import live_long, streamed
+from tests.support.waiting import wait_until
+
+
+def test_an_exit_beside_a_reduce_only_limit_by_hand_is_not_escalated(tmp_path, lines):
+    with live_long(tmp_path, "binanceusdm", wall_time=True) as bot, \
+            streamed(bot, "binanceusdm"):
+        size = bot.position()
+        theirs = bot.book.place(  # a person's take-profit of the whole long, far away
+            cid="web_tp_by_hand", symbol="BTCUSDT", side="sell", type="limit", qty=size,
+            price=Decimal(60000), trigger=None, trigger_direction=None, reduce_only=True,
+            extra={"positionSide": "BOTH"})
+        bot.ref.tell(ExternalSignal(side=None))
+        wait_until(lambda: bot.position() == 0 or bot.alerts, timeout=30,
+                   message="the long closed, or an escalation")
+        refused = [line for line in lines if "-4118" in line]
+        assert bot.alerts == [], f"escalated: {bot.alerts}; refusals: {refused[:2]}"
+        assert bot.position() == 0
+        assert theirs.status == "canceled"
+        assert any("OrphanCanceled" in line and "web_tp_by_hand" in line for line in lines)
