@@ -78,7 +78,8 @@ def reconcile(
     closed = held if held is not None and state.position is None else None
     state = _position(state, ev, ctx, closed)
     for orphan in ev.orphans:
-        if orphan.reduce_only and (_left_alone(state, ev) or _bare(state, ctx)):
+        if orphan.reduce_only and (_left_alone(state, ev) or (
+                _bare(state, ctx) and orphan.trigger_price is not None)):
             continue  # it can only reduce the position: its protection until ours rests
         ctx.record(je.OrphanCanceled(order=orphan.client_order_id, exchange_id=orphan.exchange_id))
         ctx.emit(CancelOrder(client_order_id=orphan.client_order_id,
@@ -126,7 +127,10 @@ def _bare(state: SymbolState, ctx: Ctx) -> bool:
     reduce-only order on the symbol (an adopted position's own stop, one of ours the books
     lost) is all that protects it, and goes at the first reconciliation that finds ours there.
     Cancelled in the adopting reconciliation, a refused stop of ours left the position bare.
-    (Bot-side stops rest nowhere: there, as before, such orders go at once.)"""
+    (Bot-side stops rest nowhere: there, as before, such orders go at once.) Only a stop (an
+    order with a trigger) protects: a reduce-only limit (a take-profit by hand) goes at once,
+    as in the emergency close (found by review: kept while ours was gone and the price through
+    its level, it refused the bot's every close, Binance -4118, until the symbol escalated)."""
     return (guarded(state) and state.active_stop() is None
             and not ctx.rules.risk.bot_side_stops)
 

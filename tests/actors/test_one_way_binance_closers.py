@@ -36,3 +36,29 @@ def test_an_exit_beside_a_reduce_only_limit_by_hand_is_not_escalated(tmp_path, l
         assert bot.position() == 0
         assert theirs.status == "canceled"
         assert any("OrphanCanceled" in line and "web_tp_by_hand" in line for line in lines)
+
+
+def test_a_long_through_its_stop_with_none_resting_closes_beside_a_limit_by_hand(
+        tmp_path, lines):
+    """Our stop cancelled by hand and the price through its level: the bot closes the long
+    itself. A person's reduce-only limit (a take-profit) was kept by reconciliation as the bare
+    position's protection (trading/reconcile.py `_bare`), so every close was refused, -4118,
+    until the symbol escalated; only a stop protects, the limit goes (OrphanCanceled)."""
+    with live_long(tmp_path, "binanceusdm", wall_time=True) as bot, \
+            streamed(bot, "binanceusdm"):
+        size = bot.position()
+        theirs = bot.book.place(
+            cid="web_tp_by_hand", symbol="BTCUSDT", side="sell", type="limit", qty=size,
+            price=Decimal(60000), trigger=None, trigger_direction=None, reduce_only=True,
+            extra={"positionSide": "BOTH"})
+        (stop,) = bot.stops()
+        assert stop.trigger is not None
+        with bot.book.lock:  # a person cancels our stop, and the market falls through it
+            bot.book.cancel(stop)
+            bot.book.set_price("BTCUSDT", stop.trigger - Decimal(200))
+        wait_until(lambda: bot.position() == 0 or bot.alerts, timeout=30,
+                   message="the long closed, or an escalation")
+        refused = [line for line in lines if "-4118" in line]
+        assert bot.alerts == [], f"escalated: {bot.alerts}; refusals: {refused[:2]}"
+        assert bot.position() == 0
+        assert theirs.status == "canceled"

@@ -197,7 +197,8 @@ def test_an_adopted_positions_own_stop_stays_until_ours_rests(core):
     sc.send(PriceTicked(price=D("100")))
     theirs = ExchangePosition(side=Side.LONG, contracts=D("1"), entry_price=D("100"))
     their_stop = ExchangeOrder(client_order_id="web_stop", exchange_id="s1", status="open",
-                               filled=D("0"), average=None, fee=D("0"), reduce_only=True)
+                               filled=D("0"), average=None, fee=D("0"), reduce_only=True,
+                               trigger_price=D("95"))
     d = sc.send(Reconciled(position=theirs, orphans=(their_stop,), price=D("100")))
     assert "PositionAdopted" in [j.type for j in d.journal]
     (ours,) = [c.order for c in d.commands if isinstance(c, PlaceOrder)]
@@ -208,6 +209,23 @@ def test_an_adopted_positions_own_stop_stays_until_ours_rests(core):
         client_order_id=ours.client_order_id, exchange_id="n1", status="open", filled=D("0"),
         average=None, fee=D("0"))}, orphans=(their_stop,), price=D("100")))
     assert [c.exchange_id for c in d.commands if isinstance(c, CancelOrder)] == ["s1"]
+
+
+def test_a_reduce_only_limit_by_hand_is_no_protection_of_a_bare_position(core):
+    """Our stop not resting (sent, not acknowledged): a reduce-only stop by hand is kept as the
+    position's protection (above), but a reduce-only limit by hand (a take-profit, no trigger)
+    protects nothing and goes (rule 9), as in the emergency close. Kept, it refused the bot's
+    every close on Binance (-4118) while the price was through our stop's level, until the
+    symbol escalated (tests/actors/test_one_way_binance_closers.py)."""
+    sc = Scenario(core, auto_exchange=False)
+    sc.send(PriceTicked(price=D("100")))
+    theirs = ExchangePosition(side=Side.LONG, contracts=D("1"), entry_price=D("100"))
+    their_tp = ExchangeOrder(client_order_id="web_tp", exchange_id="t1", status="open",
+                             filled=D("0"), average=None, fee=D("0"), reduce_only=True)
+    d = sc.send(Reconciled(position=theirs, orphans=(their_tp,), price=D("100")))
+    (ours,) = [c.order for c in d.commands if isinstance(c, PlaceOrder)]
+    assert ours.purpose is OrderPurpose.STOP  # ours is only sent: the position is bare
+    assert [c.exchange_id for c in d.commands if isinstance(c, CancelOrder)] == ["t1"]
 
 
 def test_an_exchange_without_send_grace_ends_an_absent_intent_at_once():
