@@ -91,3 +91,25 @@ def test_an_unknown_leg_is_flagged_once_not_at_every_reconciliation(tmp_path):
     for _ in range(3):
         b.send(GridReconciled(positions=listed, price=D(100)))
     assert b.state.quarantined and b.journal.count("UnknownPositionFlagged") == 1
+
+
+def test_a_bare_legs_reduce_only_limit_by_hand_goes_its_stop_by_hand_stays():
+    """An adopted leg whose own stop is only sent: the owner's reduce-only stop stays as its
+    protection until ours rests, but a reduce-only limit by hand (a take-profit, no trigger)
+    protects nothing and goes (rule 9), as in the emergency close and the one-way core (on
+    Binance it refuses the bot's close of the leg, -4118, until the symbol escalates:
+    tests/actors/test_one_way_binance_closers.py)."""
+    b = Book()
+    b.send(PriceTicked(price=D(100)))
+    for o in b.placed(GridKind.OPEN):
+        b.send(OrderFailed(client_order_id=o.client_order_id, error="insufficient balance"))
+    stop = ExchangeOrder(client_order_id="web-stop", exchange_id="s9", status="open", filled=D(0),
+                         average=None, fee=D(0), reduce_only=True, trigger_price=D(90))
+    tp = ExchangeOrder(client_order_id="web-tp", exchange_id="t9", status="open", filled=D(0),
+                       average=None, fee=D(0), reduce_only=True)
+    b.send(GridReconciled(positions={Side.LONG: ExchangePosition(side=Side.LONG, contracts=D(2),
+                                                                 entry_price=D(100))},
+                          orphans=(stop, tp), price=D(100)))
+    assert "LegAdopted" in b.journal and b.placed(GridKind.STOP, Side.LONG)
+    cancelled = [c.exchange_id for c in b.commands if isinstance(c, CancelOrder)]
+    assert "t9" in cancelled and "s9" not in cancelled

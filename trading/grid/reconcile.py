@@ -64,7 +64,8 @@ def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
             state = _entry_shown_by_position(state, side, ev, ctx)
         state = _adopt_position(state, side, ev, ctx, closed)
     for orphan in ev.orphans:  # after the legs: a leg flagged just now keeps its owner's stop
-        if orphan.reduce_only and (_left_alone(state, ev) or _bare(state)):
+        if orphan.reduce_only and (_left_alone(state, ev) or (
+                _bare(state) and orphan.trigger_price is not None)):
             continue  # it can only reduce a leg: its protection until ours rests
         ctx.record(je.OrphanCanceled(order=orphan.client_order_id,
                                      exchange_id=orphan.exchange_id))
@@ -88,8 +89,9 @@ def _flagged_before(state: GridState, ctx: GridCtx) -> bool:
 
 def _bare(state: GridState) -> bool:
     """An open leg without an acknowledged stop of its own (one just sent, or refused): the
-    reduce-only orders on the symbol (an adopted leg's own stop) stay until ours rests, as in
-    the one-way core (trading/reconcile.py `_bare`)."""
+    reduce-only stops on the symbol (an adopted leg's own stop) stay until ours rests, as in
+    the one-way core (trading/reconcile.py `_bare`); a reduce-only limit by hand protects
+    nothing and goes (on Binance it refused the bot's close of the leg, -4118)."""
     return any(state.leg(side).is_open and not state.covered(side, ZERO)
                for side in (Side.LONG, Side.SHORT))
 
