@@ -268,7 +268,8 @@ class AccountGuard:
                 continue
             self.on_trade(f"closed {p['symbol']} {p['side']}: net {net:.4f} USDT "
                           f"({p['close_reason']})")
-        if day and self.totals.day != day:  # the first tick of a new UTC day
+        if day and self.totals.day > day:  # the first tick of a new UTC day (a clock stepped
+            # back over midnight is none: that day's summary went out, the next is not due)
             t = self.totals  # its rows dated yesterday are yesterday's (ledger_feed)
             net = t.prev_day_net if t.day - day == DAY_S else day_net
             self.summaries.send(self.on_trade, t, day, net)

@@ -21,6 +21,8 @@ DAY_S = 86_400.0
 COUNTED_KEPT = 10_000
 """Closed positions remembered against a late fill (one touched again after 10,000 later
 closes would count twice in wins/draws/losses, never in money)."""
+DAYS_KEPT = 8
+"""UTC days whose nets are kept (the newest by date: today, yesterday, a clock step's)."""
 
 
 NOT_READ = "the ledger is not read yet (the protections' first pass failed: see the log)"
@@ -77,15 +79,11 @@ class LedgerTotals:
     realized: Decimal = ZERO
     fees: Decimal = ZERO
     day: float = 0.0
-    day_net: Decimal = ZERO
-    """What the daily loss limit counts today: the day's net from a person's reset on."""
-    day_total: Decimal = ZERO
-    """The UTC day's whole net, a reset or not: the status's `realized_today` (found by review:
-    a reset of the limit zeroed the day's P&L the status, /metrics and the summary showed)."""
-    prev_day_net: Decimal = ZERO
-    """The UTC day before ``day``: its whole net, rows booked after midnight included (a fill is
-    dated by the venue's fill time, so a stop that filled at 23:59:50 is booked at 00:00:30
-    with yesterday's time): the daily summary's figure, counted in no other day."""
+    """00:00 UTC of the wall clock's day at the last ``apply`` (``roll_day``)."""
+    _days: dict[float, list[Decimal]] = field(default_factory=dict)
+    """00:00 UTC of a row's day -> [its whole net, its net toward the daily loss limit (the rows
+    a person's reset did not forgive)], the last few days: `day_net`, `day_total` and
+    `prev_day_net` are read from it for the clock's day, as a restart's replay counts them."""
     daily_reset_at: float = 0.0
     """A person's reset of the daily loss limit: fills before it no longer count today."""
     daily_reset_fill_id: int | None = None
@@ -135,19 +133,44 @@ class LedgerTotals:
         return self.peak_net - self.net
 
     @property
+    def day_net(self) -> Decimal:
+        """What the daily loss limit counts today: the day's net from a person's reset on (a
+        row dated after today, booked while the clock was ahead, counts today too)."""
+        return sum((b[1] for d, b in self._days.items() if d >= self.day), ZERO)
+
+    @property
+    def day_total(self) -> Decimal:
+        """The UTC day's whole net, a reset or not: the status's `realized_today` (found by
+        review: a reset of the limit zeroed the day's P&L the status, /metrics and the summary
+        showed)."""
+        return sum((b[0] for d, b in self._days.items() if d >= self.day), ZERO)
+
+    @property
+    def prev_day_net(self) -> Decimal:
+        """The UTC day before ``day``: its whole net, rows booked after midnight included (a
+        fill is dated by the venue's fill time, so a stop that filled at 23:59:50 is booked at
+        00:00:30 with yesterday's time): the daily summary's figure."""
+        return self._days.get(self.day - DAY_S, [ZERO])[0]
+
+    @property
     def win_rate(self) -> float | None:
         closed = self.wins + self.draws + self.losses
         return None if closed == 0 else self.wins / closed
 
     def roll_day(self, now: float) -> None:
-        """A new UTC day starts the day's count at zero. The day only moves forward: a wall
-        clock stepped back over midnight (NTP, a VM restore) must not zero the count, which
-        its step forward again would zero once more, forgetting the day's losses (a restart's
-        replay of the ledger, counting by the fills' times, keeps them)."""
-        today = day_start(now)
-        if today > self.day:
-            self.prev_day_net = self.day_total if today - self.day == DAY_S else ZERO
-            self.day, self.day_net, self.day_total = today, ZERO, ZERO
+        """The clock's UTC day: a new day starts the day's count at zero. The rows are counted
+        by their own day (``_days``), so a wall clock stepped over midnight, back (NTP, a VM
+        restore) or forward and back again (a bad NTP answer), forgets none of the day's
+        losses: the running count is a restart's replay's. Found by review: the day moved
+        forward only, and after a step forward over midnight and back, every row of the real
+        day counted as yesterday's, toward no limit, for the rest of the day."""
+        self.day = day_start(now)
+
+    def _prune(self) -> None:
+        """The newest ``DAYS_KEPT`` days only (a replay of months of rows must not keep them)."""
+        if len(self._days) > DAYS_KEPT:
+            for old in sorted(self._days)[:len(self._days) - DAYS_KEPT]:
+                del self._days[old]
 
     def stop_outs_checked(self) -> None:
         """The checks have seen the stop-outs: forget them (kept until then, so a tick that
@@ -180,6 +203,7 @@ class LedgerTotals:
             self._peak.add(f["created_at"], int(f["id"]), net, self.net)
             if f["id"] == self.peak_reset_fill_id:
                 self._peak.restart(self.net)
+        self._prune()
         for p in positions:
             if p["status"] != "closed" or p["position_id"] in self._counted:
                 continue
@@ -202,12 +226,10 @@ class LedgerTotals:
             forgiven = int(fill["id"]) <= self.daily_reset_fill_id
         else:
             forgiven = fill["created_at"] < self.daily_reset_at
-        if fill["created_at"] >= self.day:
-            self.day_total += net
-            if not forgiven:
-                self.day_net += net
-        elif fill["created_at"] >= self.day - DAY_S:
-            self.prev_day_net += net  # yesterday's, booked today: not lost from its day
+        day = self._days.setdefault(day_start(fill["created_at"]), [ZERO, ZERO])
+        day[0] += net
+        if not forgiven:
+            day[1] += net
 
     def _recount(self, counted: Counted, net: Decimal) -> None:
         """Add `net` to a counted position and move it between wins, draws and losses, and in or
@@ -247,7 +269,9 @@ class LedgerTotals:
         self.last_fill_id = max(self.last_fill_id, fill_id)
 
     def reset_daily(self, now: float) -> None:
-        self.daily_reset_at, self.day_net = now, ZERO
+        self.daily_reset_at = now
+        for day in self._days.values():
+            day[1] = ZERO
         self.daily_reset_fill_id = self.last_fill_id
 
     def reset_peak(self) -> None:
