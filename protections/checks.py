@@ -185,8 +185,9 @@ class StopLossGuard:
                       f"{self.window_s:.0f}s; paused for {self.pause_s:.0f}s")
             self.paused[symbol] = {"since": now, "until": until, "reason": reason}
             trips.append(Trip(name=self.name, reason=reason, symbol=symbol))
-        for symbol in [s for s, e in self.paused.items() if now >= e["until"]]:
-            del self.paused[symbol]  # the reset rule: the pause ran out
+        # a pause that ran out stays (one per symbol, replaced by the next trip): it is in force
+        # while `now` is before its end, so a wall clock stepped past that end for a pass and
+        # back does not lift it for good (found by review: it was dropped and saved dropped)
         return trips
 
     def _forgotten(self, symbol: str, closed_at: float, row: list[int]) -> bool:
