@@ -128,13 +128,16 @@ class DailyLossLimit(_AccountTrip):
 
 class MaxDrawdown(_AccountTrip):
     """The ledger's equity falling ``limit`` below its peak stops entries until a person resets
-    it (the peak then restarts from the equity at that moment)."""
+    it (the peak then restarts from the equity at that moment). The deepest fall of the curve
+    counts, not the one at the pass: found by review, a fall past the limit recovered before
+    the next pass (or before a restart, whose first pass sees the replayed ledger's end) never
+    tripped."""
 
     name = "max_drawdown"
 
     def evaluate(self, totals: LedgerTotals, now: float) -> list[Trip]:
-        if self.tripped_since is None and totals.drawdown >= self.limit:
-            return self._trip(now, f"max drawdown: equity {_fmt(totals.drawdown)} USDT below "
+        if self.tripped_since is None and totals.worst_drawdown >= self.limit:
+            return self._trip(now, f"max drawdown: equity {_fmt(totals.worst_drawdown)} USDT below "
                                    f"its peak (limit {_fmt(self.limit)})")
         return []
 

@@ -153,6 +153,11 @@ class LedgerTotals:
         return self._days.get(self.day - DAY_S, [ZERO])[0]
 
     @property
+    def worst_drawdown(self) -> Decimal:
+        """The deepest fall of the equity curve below its peak since a person's reset."""
+        return self._peak.worst
+
+    @property
     def win_rate(self) -> float | None:
         closed = self.wins + self.draws + self.losses
         return None if closed == 0 else self.wins / closed

@@ -33,9 +33,12 @@ class TimePeak:
     folded_net: Decimal = ZERO
     folded_peak: Decimal = ZERO
     """The highest net the folded rows reached (the start, zero, included)."""
+    folded_worst: Decimal = ZERO
+    """The deepest fall below the peak the folded rows reached."""
     horizon: float = -math.inf
     """The newest folded row's time: no row counts before it."""
     _peak: Decimal = ZERO
+    _worst: Decimal = ZERO
     _stale: bool = False
     """A row took its place before the newest: the peak is taken again when asked."""
 
@@ -45,6 +48,7 @@ class TimePeak:
         if not self.rows or row[:2] > self.rows[-1][:2]:
             self.rows.append(row)
             self._peak = max(self._peak, total)  # the curve's new last point
+            self._worst = max(self._worst, self._peak - total)
         else:
             insort(self.rows, row)
             self._stale = True
@@ -56,21 +60,34 @@ class TimePeak:
         this point, whatever its time (as the daily loss limit's reset counts one)."""
         self._fold(len(self.rows))
         self.folded_net = self.folded_peak = self._peak = total
+        self.folded_worst = self._worst = ZERO
         self._stale = False
 
     @property
     def peak(self) -> Decimal:
+        self._fresh()
+        return self._peak
+
+    @property
+    def worst(self) -> Decimal:
+        """The deepest fall of the curve below its peak (since a person's reset): the max
+        drawdown protection's figure, a fall the curve recovered from before a pass included."""
+        self._fresh()
+        return self._worst
+
+    def _fresh(self) -> None:
         if self._stale:
-            running, best = self.folded_net, self.folded_peak
+            running, best, worst = self.folded_net, self.folded_peak, self.folded_worst
             for _, _, net in self.rows:
                 running += net
                 best = max(best, running)
-            self._peak, self._stale = best, False
-        return self._peak
+                worst = max(worst, best - running)
+            self._peak, self._worst, self._stale = best, worst, False
 
     def _fold(self, count: int) -> None:
         for at, _, net in self.rows[:count]:
             self.folded_net += net
             self.folded_peak = max(self.folded_peak, self.folded_net)
+            self.folded_worst = max(self.folded_worst, self.folded_peak - self.folded_net)
             self.horizon = max(self.horizon, at)
         del self.rows[:count]
