@@ -137,8 +137,9 @@ class MaxDrawdown(_AccountTrip):
 
     def evaluate(self, totals: LedgerTotals, now: float) -> list[Trip]:
         if self.tripped_since is None and totals.worst_drawdown >= self.limit:
-            return self._trip(now, f"max drawdown: equity {_fmt(totals.worst_drawdown)} USDT below "
-                                   f"its peak (limit {_fmt(self.limit)})")
+            # "fell": the deepest fall, which the curve may since have recovered from
+            return self._trip(now, f"max drawdown: equity fell {_fmt(totals.worst_drawdown)} "
+                                   f"USDT below its peak (limit {_fmt(self.limit)})")
         return []
 
     def reset(self, totals: LedgerTotals, now: float) -> None:
