@@ -26,7 +26,14 @@ from exchange.fence import Fenced, Preempted, preemptible
 from exchange.port import ExchangePort
 from observability.error_text import describe
 from trading.commands import AmendStop, CancelOrder, Command, Escalate, PlaceOrder
-from trading.events import Event, OrderCanceled, OrderFailed, StopAmended, StopAmendFailed
+from trading.events import (
+    Event,
+    OrderCanceled,
+    OrderFailed,
+    OrderFilled,
+    StopAmended,
+    StopAmendFailed,
+)
 from trading.model import OrderPurpose
 
 EscalationHook = Callable[[str, Escalate], None]
@@ -49,6 +56,8 @@ def reconcile_after(event: Event) -> str | None:
     against every close), which reconciliation cancels (INCIDENTS rule 9, `OrphanCanceled`)
     so the next attempt closes. Found by review: without it the closes were refused attempt
     after attempt and the symbol escalated long before the next periodic reconciliation."""
+    if isinstance(event, OrderFilled) and event.position_gone:
+        return "close filled short while the exchange lists no position"
     if not isinstance(event, OrderFailed):
         return None
     if event.position_gone:

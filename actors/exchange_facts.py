@@ -10,7 +10,7 @@ from actors.command_executor import describe
 from actors.exchange_snapshot import last_price
 from exchange.fence import Fenced, Preempted, preemptible
 from exchange.port import ExchangePort
-from trading.events import OrderFailed
+from trading.events import OrderFailed, OrderFilled
 from trading.orders import OrderPurpose
 
 
@@ -41,3 +41,34 @@ def with_market_price(exchange: ExchangePort, state: Any, event: Any, log: Any) 
                     describe(exc))
         return event
     return replace(event, market_price=price)
+
+
+def with_close_position(exchange: ExchangePort, state: Any, event: Any, log: Any) -> Any:
+    """A close of the one-way core that ended filled short of its amount carries whether the
+    exchange still lists the position: the venue cuts a reduce-only close to a position
+    smaller than the books' (a fill hidden from us closed the rest), and such a close closed
+    it, no failed attempt (trading/lifecycle.py `close_cut`). Read as a refused close's
+    (actors/command_executor.py `_mark_if_position_gone`): set aside for an order report, or
+    unreadable, it stays a failed attempt."""
+    if not isinstance(event, OrderFilled) or not event.complete or event.position_gone:
+        return event
+    order = state.order(event.client_order_id)
+    if order is None or order.purpose is not OrderPurpose.CLOSE or state.position is None \
+            or event.filled >= order.amount:
+        return event
+    try:
+        with preemptible(prices=False):
+            positions = exchange.fetch_positions([state.symbol])
+    except Fenced:
+        raise  # this incarnation was replaced: it decides nothing more
+    except Preempted:
+        log.info("position after the short close {} not read: an order report is waiting; "
+                 "a failed attempt", order.client_order_id)
+        return event
+    except Exception as exc:  # noqa: BLE001 - unknown: counted as a failed attempt
+        log.warning("position after the short close {} unreadable: {}", order.client_order_id,
+                    describe(exc))
+        return event
+    if any(p.symbol == state.symbol and p.contracts > 0 for p in positions):
+        return event
+    return replace(event, position_gone=True)

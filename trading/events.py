@@ -73,6 +73,11 @@ class OrderFilled:
     in place whose answer was lost (killed with the amend in flight) left the books at the old
     level: a fill is labelled by the venue's (live chaos, Bybit: a trailed stop's profitable
     fill booked as `stop_loss`)."""
+    position_gone: bool = field(default=False, repr=False)
+    """For a close that ended filled short of its amount: the exchange lists no position after
+    it (read by the shell, actors/exchange_facts.py). The venue cut a reduce-only close to a
+    position smaller than the books' (a fill hidden from us closed the rest): the close closed
+    the position, no failed attempt; reconciliation books the rest. Left out of the repr."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -50,12 +50,14 @@ def open_entry(state: SymbolState, side: Side, amount: Decimal, ctx: Ctx, why: s
 def apply_fill(
     state: SymbolState, order: Order, filled: Decimal, average: Decimal, fee: Decimal,
     exchange_id: str | None, complete: bool, ctx: Ctx, *, fee_known: bool = True,
+    position_gone: bool = False,
 ) -> SymbolState:
     """Apply a cumulative fill report; only the increase since the last report is booked. A
     report that adds nothing (repeated, or an older read arriving late) keeps the order's
     average: its own would price the next part wrong. A fee is booked when it grew, even
     without a new quantity (told after the fill: trading/late_fees.py), never when it shrank;
-    an order that ends with its fee unknown (`fee_known`) is looked at again for it."""
+    an order that ends with its fee unknown (`fee_known`) is looked at again for it.
+    `position_gone`: a close that ended short while the exchange lists no position."""
     delta = filled - order.filled
     fee_delta = late_fees.unbooked_fee(order.fee, fee) if fee_known else ZERO
     status = OrderStatus.FILLED if complete else order.status
@@ -80,7 +82,7 @@ def apply_fill(
     elif fee_delta:
         state = book_late_fee(state, order, fee_delta, ctx)
     # the order is done even when this report adds nothing (the venue expired the rest)
-    return _order_done(state, updated, ctx) if complete else state
+    return _order_done(state, updated, ctx, position_gone) if complete else state
 
 
 def _opens(state: SymbolState, order: Order, delta: Decimal) -> str | None:
@@ -122,7 +124,8 @@ def _charge_closed(state: SymbolState, position_id: str, fee: Decimal, ctx: Ctx)
     return state
 
 
-def _order_done(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:
+def _order_done(state: SymbolState, order: Order, ctx: Ctx,
+                position_gone: bool = False) -> SymbolState:
     """An order of ours filled as far as it ever will: finish what it leaves behind."""
     pos = state.position
     if pos is None:
@@ -138,6 +141,8 @@ def _order_done(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:
             # filled all it asked for: a slice done, or the position grew while it was out
             # (an entry's rest filled before its cancel landed): the rest, not a failure
             return send_close(state, ctx, counted=False)
+        if position_gone:
+            return close_cut(state, order, ctx)
         # partly filled, the rest expired: the remainder is closed again (bounded, backed off)
         return close_failed(state, f"close {order.client_order_id} left {pos.contracts} "
                                    "contracts open", ctx)
@@ -299,6 +304,22 @@ def close_raced(state: SymbolState, error: str, ctx: Ctx) -> SymbolState:
         return escalate(replace(state, last_close_error=error),
                         f"close refused {state.close_attempts} times while the exchange "
                         "listed no position", ctx)
+    delay = max(risk.stop_retry_s, risk.close_backoff(state.close_attempts))
+    return replace(state, next_close_at=ctx.now + delay)
+
+
+def close_cut(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:
+    """A close that filled short of its amount while the exchange lists no position after it:
+    the venue cut a reduce-only close to a position smaller than the books' (a fill hidden
+    from us, e.g. a person's reduce-only order, closed the rest). It closed the position: no
+    failed attempt, no escalation (incident 2 counts failures). The reconciliation asked for
+    at once (actors/command_executor.py `reconcile_after`) books the rest; if it does not, the
+    close is due again after the backoff, counted, and a refusal then is `close_raced`.
+    Found by review: journaled `CloseFailed ... left 0.001 contracts open` with the venue flat,
+    and at the last attempt it escalated a symbol whose close had worked."""
+    ctx.record(je.CloseRaced(error=f"close {order.client_order_id} filled {order.filled} of "
+                                   f"{order.amount}; the exchange lists no position"))
+    risk = ctx.rules.risk
     delay = max(risk.stop_retry_s, risk.close_backoff(state.close_attempts))
     return replace(state, next_close_at=ctx.now + delay)
 

@@ -64,7 +64,8 @@ def on_filled(state: SymbolState, ev: OrderFilled, ctx: Ctx) -> SymbolState:
     before, ctx.fill_at = ctx.fill_at, fill_time(ev.filled_at, order.created_at, ctx.now)
     try:
         return lc.apply_fill(state, order, ev.filled, ev.average, ev.fee, ev.exchange_id,
-                             ev.complete, ctx, fee_known=ev.fee_known)
+                             ev.complete, ctx, fee_known=ev.fee_known,
+                             position_gone=ev.position_gone)
     finally:
         ctx.fill_at = before
 

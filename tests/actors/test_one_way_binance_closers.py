@@ -62,3 +62,33 @@ def test_a_long_through_its_stop_with_none_resting_closes_beside_a_limit_by_hand
         assert bot.alerts == [], f"escalated: {bot.alerts}; refusals: {refused[:2]}"
         assert bot.position() == 0
         assert theirs.status == "canceled"
+
+
+def test_a_close_the_venue_cut_to_a_position_closed_by_hand_is_no_failed_attempt(
+        tmp_path, lines):
+    """A person's reduce-only order closed part of the long, its fill hidden from the bot (no
+    stream, no poll in this rig). The bot's close goes out for the books' size; the venue cuts
+    it to what is left and it fills that, leaving the venue flat. That close closed the
+    position: it is no failed attempt (incident 2 counts failures toward escalation), nothing
+    is journaled as 'left N contracts open', and a reconciliation asked for at once books the
+    rest closed on the exchange (before: `CloseFailed {'attempt': 1, 'error': 'close ... left
+    0.001 contracts open'}`, and the next close went out against a flat venue)."""
+    with live_long(tmp_path, "binanceusdm", wall_time=True) as bot:
+        size = bot.position()
+        part = size / 2
+        assert part > 0
+        bot.book.place(  # by hand, the fill unseen by the bot
+            cid="web_part_by_hand", symbol="BTCUSDT", side="sell", type="market", qty=part,
+            price=None, trigger=None, trigger_direction=None, reduce_only=True,
+            extra={"positionSide": "BOTH"})
+        assert bot.position() == size - part
+        bot.ref.tell(ExternalSignal(side=None))
+        wait_until(lambda: bot.view().position is None or bot.alerts, timeout=30,
+                   message="the books flat, or an escalation")
+        assert bot.alerts == []
+        assert bot.position() == 0
+        failed = [line for line in lines if "CloseFailed" in line]
+        assert failed == [], failed
+        refused = [line for line in lines if "-2022" in line or "ReduceOnly" in line]
+        assert refused == [], f"a close was sent against the flat venue: {refused[:2]}"
+        assert any("closed_on_exchange" in line for line in lines)
