@@ -67,6 +67,29 @@ def reconcile_after(event: Event) -> str | None:
     return None
 
 
+def position_listed(exchange: ExchangePort, symbol: str, after: str, log: Any) -> bool:
+    """Whether the exchange still lists a position of `symbol`, read after a close (`after`
+    names it for the log) to tell a close that raced with another fill from a failed one. The
+    read gives way to an order report (exchange/fence.py `preemptible`): at reconciliation
+    priority it held the actor up to 30 s in the rate budget, or its retries' backoff, with
+    reports behind it (found by review). Set aside or unreadable, the position counts as
+    listed: the close is a failed attempt (the report, often the fill that closed it, is
+    handled next). A replaced incarnation (`Fenced`) decides nothing more."""
+    try:
+        with preemptible(prices=False):
+            positions = exchange.fetch_positions([symbol])
+    except Fenced:
+        raise
+    except Preempted:
+        log.info("position after {} not read: an order report is waiting; a failed attempt",
+                 after)
+        return True
+    except Exception as exc:  # noqa: BLE001 - unknown: counted as a failed attempt
+        log.warning("position after {} unreadable: {}", after, describe(exc))
+        return True
+    return any(p.symbol == symbol and p.contracts > 0 for p in positions)
+
+
 class CommandExecutor:
     def __init__(self, symbol: str, exchange: ExchangePort, *, on_escalate: EscalationHook,
                  log: Any, lookup_attempts: int = 3,
@@ -239,24 +262,10 @@ class CommandExecutor:
         return []
 
     def _mark_if_position_gone(self, event: Event) -> Event:
-        """A rejected close may only mean something else closed the position first. The read
-        gives way to an order report (exchange/fence.py `preemptible`): at reconciliation
-        priority it held the actor up to 30 s in the rate budget, or its retries' backoff,
-        with reports behind it (found by review); set aside, it is a failed attempt, as when
-        the read fails (the report, often the fill that closed it, is handled next)."""
-        if not isinstance(event, OrderFailed):
-            return event
-        try:
-            with preemptible(prices=False):
-                positions = self.exchange.fetch_positions([self.symbol])
-        except Preempted:
-            self.log.info("position after the failed close not read: an order report is "
-                          "waiting; a failed attempt")
-            return event
-        except Exception as exc:  # noqa: BLE001 - unknown: count it as a failed attempt
-            self.log.warning("fetch_positions after a failed close failed: {}", describe(exc))
-            return event
-        if any(p.symbol == self.symbol and p.contracts > 0 for p in positions):
+        """A rejected close may only mean something else closed the position first
+        (`position_listed`)."""
+        if not isinstance(event, OrderFailed) or position_listed(
+                self.exchange, self.symbol, "the failed close", self.log):
             return event
         return OrderFailed(client_order_id=event.client_order_id, error=event.error,
                            never_reached=event.never_reached, position_gone=True)

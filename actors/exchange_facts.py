@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from actors.command_executor import describe
+from actors.command_executor import describe, position_listed
 from actors.exchange_snapshot import last_price
 from exchange.fence import Fenced, Preempted, preemptible
 from exchange.port import ExchangePort
@@ -48,7 +48,7 @@ def with_close_position(exchange: ExchangePort, state: Any, event: Any, log: Any
     exchange still lists the position: the venue cuts a reduce-only close to a position
     smaller than the books' (a fill hidden from us closed the rest), and such a close closed
     it, no failed attempt (trading/lifecycle.py `close_cut`). Read as a refused close's
-    (actors/command_executor.py `_mark_if_position_gone`): set aside for an order report, or
+    (actors/command_executor.py `position_listed`): set aside for an order report, or
     unreadable, it stays a failed attempt."""
     if not isinstance(event, OrderFilled) or not event.complete or event.position_gone:
         return event
@@ -56,19 +56,6 @@ def with_close_position(exchange: ExchangePort, state: Any, event: Any, log: Any
     if order is None or order.purpose is not OrderPurpose.CLOSE or state.position is None \
             or event.filled >= order.amount:
         return event
-    try:
-        with preemptible(prices=False):
-            positions = exchange.fetch_positions([state.symbol])
-    except Fenced:
-        raise  # this incarnation was replaced: it decides nothing more
-    except Preempted:
-        log.info("position after the short close {} not read: an order report is waiting; "
-                 "a failed attempt", order.client_order_id)
-        return event
-    except Exception as exc:  # noqa: BLE001 - unknown: counted as a failed attempt
-        log.warning("position after the short close {} unreadable: {}", order.client_order_id,
-                    describe(exc))
-        return event
-    if any(p.symbol == state.symbol and p.contracts > 0 for p in positions):
+    if position_listed(exchange, state.symbol, f"the short close {order.client_order_id}", log):
         return event
     return replace(event, position_gone=True)
