@@ -119,10 +119,10 @@ def order_json(o: EmuOrder, fee: Decimal, fee_detail: bool = True) -> dict[str, 
         "orderIv": "", "triggerPrice": s(o.trigger) or "0", "takeProfit": "0", "stopLoss": "0",
         "tpTriggerBy": "", "slTriggerBy": "", "triggerDirection": o.trigger_direction or 0,
         "triggerBy": "LastPrice" if o.trigger else "", "lastPriceOnCreated": "",
-        "reduceOnly": o.reduce_only, "closeOnTrigger": bool(o.extra.get("closeOnTrigger")),
-        "smpType": "None",
-        "smpGroup": 0, "smpOrderId": "", "tpslMode": "", "tpLimitPrice": "", "slLimitPrice": "",
-        "placeType": "", "createdTime": str(o.created_ms), "updatedTime": str(o.updated_ms),
+        "reduceOnly": o.reduce_only, "smpType": "None", "smpGroup": 0, "smpOrderId": "",
+        "closeOnTrigger": str(o.extra.get("closeOnTrigger")).lower() == "true", "tpslMode": "",
+        "tpLimitPrice": "", "slLimitPrice": "", "placeType": "", "createdTime": str(o.created_ms),
+        "updatedTime": str(o.updated_ms),
     }
 
 
@@ -156,8 +156,7 @@ class BybitVenue:
         AdlTrade: auto-deleveraging), listed by /v5/execution/list beside the book's trades
         and the book's funding payments (execType Funding, `funding_row`)."""
         self.empty_entry: set[str] = set()
-        """Symbols whose position rows answer `avgPrice: ""` (as Bybit does in some states),
-        or `entry_said`."""
+        """Symbols whose position rows answer `avgPrice` `entry_said` ("": as Bybit at times)."""
         self.entry_said = ""
         """The `avgPrice` the `empty_entry` symbols' rows answer (a garbled one: "-50000")."""
         self.unsized: set[str] = set()
@@ -246,7 +245,7 @@ class BybitVenue:
             trigger_direction=int(p["triggerDirection"]) if p.get("triggerDirection") else None,
             reduce_only=bool(p.get("reduceOnly")),
             extra={"positionIdx": p.get("positionIdx", 0),
-                   "closeOnTrigger": str(p.get("closeOnTrigger")).lower() == "true"})
+                   "closeOnTrigger": p.get("closeOnTrigger")})
 
     def _settles_in(self, sym: str, p: dict[str, Any]) -> bool:
         """A listing without a symbol: the `settleCoin` asked for (none asked: every coin)."""
@@ -438,8 +437,7 @@ class BybitVenue:
                          "nextPageCursor": str(start + limit) if more else ""})
 
     def _funding_row(self, f: Any) -> dict[str, Any]:
-        """`funding_row(f)`, made once per payment (a read of 20,000 payments lists them all
-        at every page)."""
+        """`funding_row(f)`, made once per payment (a read of 20,000 lists every page)."""
         key = (f.fid, f.symbol, f.ts)
         if key not in self._funding_rows:
             self._funding_rows[key] = funding_row(f)
