@@ -429,19 +429,34 @@ async function loadExtras() {
   }
 }
 
+// Loads are numbered as they start; an answer older than the one drawn last is dropped. A refresh
+// answered late (after a newer refresh was drawn and a page of older events appended under it)
+// wiped the page back to the newest 30 events. #journal is aria-busy while a load is out.
+let detailStarted = 0;
+let detailShown = 0;
+let detailOut = 0;
 async function loadDetail(reset) {
   const raw = $("#detail-symbol").value;
   if (!raw) return;
+  const seq = ++detailStarted;
+  detailOut += 1;
+  $("#journal").setAttribute("aria-busy", "true");
+  try { await drawDetail(reset, raw, seq); } finally {
+    detailOut -= 1;
+    if (!detailOut) $("#journal").setAttribute("aria-busy", "false");
+  }
+}
+async function drawDetail(reset, raw, seq) {
   const [account, symbol] = JSON.parse(raw);
   const q = `account=${encodeURIComponent(account)}&symbol=${encodeURIComponent(symbol)}`;
-  if (reset) state.journalBefore = null;
-  const before = state.journalBefore ? `&before_id=${state.journalBefore}` : "";
+  const before = !reset && state.journalBefore ? `&before_id=${state.journalBefore}` : "";
   // bounded: a press of "older events" waits for this load (detailDrawn); one never answered held it
   const bound = () => ({ signal: AbortSignal.timeout(15000) });
   const [j, l] = await Promise.all([api(`/api/journal?${q}&limit=30${before}`, bound()),
     api(`/api/logs?${q}&lines=80`, bound())]);
   // another symbol chosen meanwhile: a late answer for this one is not drawn under its name
-  if ($("#detail-symbol").value !== raw) return;
+  if ($("#detail-symbol").value !== raw || seq < detailShown) return;
+  detailShown = seq;
   const body = $("#journal tbody");
   if (reset) body.replaceChildren();
   if (j.ok) {
@@ -449,7 +464,10 @@ async function loadDetail(reset) {
       body.append(el("tr", { class: "event" }, el("td", { text: e.id }), el("td", { text: ts(e.created_at) }),
         el("td", { text: e.type }), el("td", { class: "wrap", text: JSON.stringify(e.data) })));
     state.journalBefore = j.body.next_before_id;
-  } else if (reset) body.replaceChildren(el("tr", {}, el("td", { colspan: "4" }, failed(j))));
+  } else if (reset) {
+    body.replaceChildren(el("tr", {}, el("td", { colspan: "4" }, failed(j))));
+    state.journalBefore = null;
+  }
   $("#log-tail").textContent = l.ok ? l.body.lines.join("\n") : ((l.body && l.body.reason) || "");
 }
 // A press of "older events" waits for the detail's newest load to be drawn, and presses go one

@@ -102,3 +102,48 @@ def test_two_quick_presses_of_older_never_append_a_page_twice(tmp_path, repo, ch
         gate.set()
         server.stop()
     assert ids == sorted(set(ids), reverse=True) and len(ids) == EVENTS, ids
+
+
+def test_a_refresh_answered_late_never_wipes_the_pages_appended_after_it(
+        tmp_path, repo, chromium):  # noqa: F811
+    """The first load's journal answer is held back (a slow server) while a refresh is sent,
+    drawn, and a page of older events appended under it; the held answer then arrives. Before,
+    it was drawn too: the journal went back to the newest 30 events (seen as a flaky CI run of
+    the test above, where the page's 5 s refresh overlapped the first load)."""
+    from playwright.sync_api import expect
+
+    write_status(tmp_path, status_doc(beat=time.time(), actors=[actor(SYMBOL)], health=HEALTHY))
+    source = DashboardSource(data_dir=tmp_path, running=lambda: True, accounts=[AccountHandle(
+        name="main", symbols=(SYMBOL,), repo=repo, capital=Decimal(10000),
+        log_path=lambda s: tmp_path / "logs" / "x.log")])
+    server = serve(tmp_path, source)
+    held: list = []
+
+    def hold_the_first(route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    try:
+        with browser_page(chromium) as page:
+            page.route("**/api/journal*", hold_the_first)
+            open_page(page, server)
+            deadline = time.monotonic() + 15
+            while not held:  # the first load's journal request reached the route
+                assert time.monotonic() < deadline, "the page never asked for its journal"
+                page.wait_for_timeout(20)
+            journal = page.locator("#journal")
+            expect(journal).to_have_attribute("aria-busy", "true")
+            page.dispatch_event("#detail-symbol", "change")  # a refresh, answered at once
+            rows = page.locator("#journal tr.event")
+            expect(rows).to_have_count(30, timeout=10_000)
+            page.locator("#journal-older").click()
+            expect(rows).to_have_count(EVENTS, timeout=10_000)
+            held[0].continue_()
+            # busy since the held load started: false once it has been answered and settled
+            expect(journal).to_have_attribute("aria-busy", "false", timeout=10_000)
+            ids = [int(t) for t in rows.locator("td:first-child").all_inner_texts()]
+    finally:
+        server.stop()
+    assert ids == sorted(set(ids), reverse=True) and len(ids) == EVENTS, ids
