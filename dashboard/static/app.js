@@ -412,11 +412,32 @@ function failed(r) {
                      text: `not current: ${(r.body && r.body.reason) || `HTTP ${r.status}`}` });
 }
 
+// Loads of the slower views are numbered as they start and an answer older than the one drawn
+// last is not drawn (one answered late put an older chart and trade list back until the next
+// refresh). An account's views are aria-busy while a load of them is out.
+let extrasStarted = 0;
+const extrasShown = {};
+const extrasOut = {};
 async function loadExtras() {
   if (!state.status) return;
-  for (const name of Object.keys(accountsOf(state.status))) {
+  const seq = ++extrasStarted;
+  await Promise.all(Object.keys(accountsOf(state.status)).map((name) => loadAccountViews(name, seq)));
+}
+function accountViews(name) {
+  const a = CSS.escape(name);
+  return document.querySelectorAll(`.equity[data-account="${a}"], .trades[data-account="${a}"]`);
+}
+function viewsBusy(name, change) {
+  extrasOut[name] = (extrasOut[name] || 0) + change;
+  for (const node of accountViews(name)) node.setAttribute("aria-busy", extrasOut[name] ? "true" : "false");
+}
+async function loadAccountViews(name, seq) {
+  viewsBusy(name, 1);
+  try {
     const q = `account=${encodeURIComponent(name)}`;
     const [eq, tr] = await Promise.all([api(`/api/equity?${q}`), api(`/api/trades?${q}&limit=20`)]);
+    if (seq < (extrasShown[name] || 0)) return;
+    extrasShown[name] = seq;
     const chart = document.querySelector(`.equity[data-account="${CSS.escape(name)}"]`);
     if (chart && eq.ok) drawEquity(chart, eq.body.points);
     else if (chart) chart.replaceChildren(failed(eq));
@@ -426,7 +447,7 @@ async function loadExtras() {
       tr.body.trades.map((t) => el("tr", {}, el("td", { text: ts(t.closed_at) }), el("td", { text: t.symbol }),
         el("td", { text: t.side }), el("td", { text: price(t.entry_price) }),
         el("td", { class: signClass(t.net_pnl), text: fmt(t.net_pnl, 4) }), el("td", { text: t.close_reason || "-" })))));
-  }
+  } finally { viewsBusy(name, -1); }
 }
 
 // Loads are numbered as they start; an answer older than the one drawn last is dropped. A refresh
