@@ -126,7 +126,8 @@ def _on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
         return _grow(state, leg, updated, delta, price, fee, ctx)
     state = _reduce(state, leg, order, fill, ctx)
     if order.purpose is K.CLOSE and ev.complete:  # the rest expired: as a failed close
-        state = _close_done(state, order, ev.filled, "close order ended part filled", ctx)
+        state = _close_done(state, order, ev.filled, "close order ended part filled", ctx,
+                            ev.position_gone)
     return state
 
 
@@ -143,7 +144,8 @@ def _nothing_more_filled(state: GridState, order: Order, ev: OrderFilled, fee: D
                                               exchange_id=ev.exchange_id))
         state = _owe(state, current, ev, ctx)
         if order.purpose is K.CLOSE:  # ended with nothing more filled
-            state = _close_done(state, order, ev.filled, "close order ended", ctx)
+            state = _close_done(state, order, ev.filled, "close order ended", ctx,
+                                ev.position_gone)
     return state
 
 
@@ -157,13 +159,18 @@ def _opened_by(order: Order) -> str:
 
 
 def _close_done(state: GridState, order: Order, filled: Decimal, error: str,
-                ctx: GridCtx) -> GridState:
+                ctx: GridCtx, gone: bool = False) -> GridState:
     """A close ended. Filled in full with its leg still open (a slice of a leg larger than the
     maximum one order carries): no failed attempt, its count is taken back and the next slice
     goes at once, as the one-way core's (`send_close(counted=False)`; found by review: each
-    slice was a failure, backed off, and the fifth escalated). Short of it: `_close_ended`."""
+    slice was a failure, backed off, and the fifth escalated). Short of it: `_close_ended`;
+    short while the exchange lists no position on the leg's side (`gone`, OrderFilled.
+    position_gone): the venue cut it to a leg smaller than the books', it closed the leg."""
     if filled < order.amount:
-        return _close_ended(state, order, error, False, ctx)
+        if gone:
+            error = (f"close {order.client_order_id} filled {filled} of {order.amount}; "
+                     f"the exchange lists no {order.leg.value if order.leg else ''} leg")
+        return _close_ended(state, order, error, False, ctx, cut=gone)
     leg = _leg_of(state, order)
     if leg.is_open and state.of_current(order) and leg.close_attempts:
         state = state.with_leg(replace(leg, close_attempts=leg.close_attempts - 1))
@@ -376,19 +383,25 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
 
 
 def _close_ended(state: GridState, order: Order, error: str, raced: bool,
-                 ctx: GridCtx) -> GridState:
+                 ctx: GridCtx, cut: bool = False) -> GridState:
     """A close of the open leg ended with the leg still open: refused, raced (the exchange
     listed the leg flat), cancelled unfilled or filled in part. The attempt was counted when the
     close was committed (maintain.py `_protect`, as the one-way `send_close`): backed off, and
-    escalated after max_close_attempts, so no way a close ends makes a loop (incident 2)."""
+    escalated after max_close_attempts, so no way a close ends makes a loop (incident 2).
+    `cut`: filled in part while the exchange lists the leg flat: it closed the leg, no failed
+    attempt and no escalation (the one-way `close_cut`); the reconciliation asked for at once
+    books the rest, else the close is due again after the backoff (counted at commit, so a
+    refusal then stays bounded). Found by review: at the last attempt it escalated."""
     r = ctx.rules
     leg = _leg_of(state, order)
     if not leg.is_open or not state.of_current(order):
         return state
+    if cut:
+        ctx.record(ge.LegCloseRaced(leg=order.leg, error=error))
     attempts = max(leg.close_attempts, 1)  # a close committed before attempts were counted
-    retry_at = ctx.now + max(r.retry_s if raced else 0.0, r.close_backoff(attempts))
+    retry_at = ctx.now + max(r.retry_s if raced or cut else 0.0, r.close_backoff(attempts))
     state = state.with_leg(replace(leg, close_attempts=attempts, close_retry_at=retry_at))
-    if attempts >= r.max_close_attempts:
+    if attempts >= r.max_close_attempts and not cut:
         state = _escalate(state, leg.side, f"close failed {attempts} times", attempts, error,
                           ctx)
     return state
