@@ -67,9 +67,12 @@ def reconcile_after(event: Event) -> str | None:
     return None
 
 
-def position_listed(exchange: ExchangePort, symbol: str, after: str, log: Any) -> bool:
-    """Whether the exchange still lists a position of `symbol`, read after a close (`after`
-    names it for the log) to tell a close that raced with another fill from a failed one. The
+def position_listed(exchange: ExchangePort, symbol: str, after: str, log: Any,
+                    side: str | None = None) -> bool:
+    """Whether the exchange still lists a position of `symbol` (`side`: of that side only, a
+    hedge-mode leg 'long' / 'short': the other leg's position says nothing of it), read after
+    a close (`after` names it for the log) to tell a close that raced with another fill from
+    a failed one. The
     read gives way to an order report (exchange/fence.py `preemptible`): at reconciliation
     priority it held the actor up to 30 s in the rate budget, or its retries' backoff, with
     reports behind it (found by review). Set aside or unreadable, the position counts as
@@ -87,7 +90,8 @@ def position_listed(exchange: ExchangePort, symbol: str, after: str, log: Any) -
     except Exception as exc:  # noqa: BLE001 - unknown: counted as a failed attempt
         log.warning("position after {} unreadable: {}", after, describe(exc))
         return True
-    return any(p.symbol == symbol and p.contracts > 0 for p in positions)
+    return any(p.symbol == symbol and p.contracts > 0 and side in (None, p.side)
+               for p in positions)
 
 
 class CommandExecutor:

@@ -91,14 +91,15 @@ def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
               trades_lag_s: float = 0.0, wall_time: bool = False,
               timeout_ms: int = 10000, backoff_s: float = 0.5,
               port: Callable[[CcxtGateway], Any] | None = None,
-              grid: bool = False,
+              grid: bool = False, grid_over: dict[str, Any] | None = None,
               entries_blocked: Callable[[], bool] = lambda: False) -> Iterator[Live]:
     """A protected long on BTC through a real actor, the gateway and the emulator (Binance:
     its trade list lagging `trades_lag_s` behind its orders). `wall_time`: the gateway waits
     in real time (else its clock only moves when it sleeps). `backoff_s`: the gateway's first
     retry backoff (doubling from there). `port`: what the actor trades
     through, built around the gateway (default: the gateway itself). `grid`: a hedge grid
-    instead (Bybit, hedge mode), yielded once both legs are open, each with its stop.
+    instead (Bybit, hedge mode), yielded once both legs are open, each with its stop;
+    `grid_over`: its rules changed from the grid tests' (e.g. max_close_attempts).
     `entries_blocked`: the account's block (the supervisor's kill switch or stop)."""
     # the book's clock is the wall clock, so "fills since the position opened" finds its trades
     book = Book(PRICES, now_ms=int(time.time() * 1000))
@@ -120,7 +121,8 @@ def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
     def core_for(symbol: str) -> SymbolCore | GridCore:
         if grid:
             return GridCore(grid_rules(symbol=symbol, id_tag=repo.id_tag,
-                                       market=market_rules(gateway, symbol)))
+                                       market=market_rules(gateway, symbol),
+                                       **(grid_over or {})))
         return SymbolCore(Rules(symbol=symbol, account="main", id_tag=repo.id_tag,
                                 market=market_rules(gateway, symbol), risk=risk))
 
