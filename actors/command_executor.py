@@ -174,7 +174,8 @@ class CommandExecutor:
         return self._create(order, lambda: self.exchange.create_order(
             self.symbol, "market", order.side, order.amount, None, params), closes=closes)
 
-    def _create(self, order: Any, send: Callable[[], Any], *, closes: bool = False) -> list[Event]:
+    def _create(self, order: Any, send: Callable[[], Any], *, closes: bool = False,
+                side: str | None = None) -> list[Event]:
         """Send a create; every outcome becomes events. An order that can grow a position gives
         way, while it waits for rate budget, to an order report in the actor's mailbox (found by
         a soak: a removed stop's report waited 10 s behind a grid decision's level orders, each
@@ -195,7 +196,7 @@ class CommandExecutor:
             events = events_for(cid, result, pending=True)
             # a close answered ended unfilled (a venue that cancels a reduce-only order with
             # nothing to reduce) raced like one refused with an error: the venue is asked
-            return [self._mark_if_position_gone(e) for e in events] if closes else events
+            return [self._mark_if_position_gone(e, side) for e in events] if closes else events
         except Fenced:
             raise  # this incarnation was replaced: it records nothing and sends nothing more
         except (BudgetRefused, Preempted) as exc:
@@ -207,7 +208,7 @@ class CommandExecutor:
             # that grows the position is no proof right after the send (order_evidence.py)
             unsure = not order.reduce_only and not isinstance(exc, errors.PermanentError)
             events = self._resolve(cid, exc, unsure=unsure, stop=order.is_stop)
-            return [self._mark_if_position_gone(e) for e in events] if closes else events
+            return [self._mark_if_position_gone(e, side) for e in events] if closes else events
 
     def _leverage_refusal(self) -> str | None:
         """Why an order growing the position may not be sent: the symbol's leverage could not
@@ -265,11 +266,11 @@ class CommandExecutor:
         self.log.warning("outcome of {} unknown; reconciliation will resolve it", cid)
         return []
 
-    def _mark_if_position_gone(self, event: Event) -> Event:
+    def _mark_if_position_gone(self, event: Event, side: str | None = None) -> Event:
         """A rejected close may only mean something else closed the position first
-        (`position_listed`)."""
+        (`position_listed`; `side`: a hedge-mode leg's, of that side only)."""
         if not isinstance(event, OrderFailed) or position_listed(
-                self.exchange, self.symbol, "the failed close", self.log):
+                self.exchange, self.symbol, "the failed close", self.log, side=side):
             return event
         return OrderFailed(client_order_id=event.client_order_id, error=event.error,
                            never_reached=event.never_reached, position_gone=True)

@@ -85,3 +85,37 @@ def test_a_legs_close_cut_by_the_venue_to_a_leg_closed_in_part_by_hand_is_no_fai
         assert len(port[0].closes) == 1, f"closed again against a flat leg: {port[0].closes}"
     assert any("CloseRaced" in line for line in lines)
     assert [line for line in lines if "Escalated" in line] == []
+
+
+def test_a_legs_close_refused_after_a_person_closed_the_whole_leg_raced(tmp_path, lines):
+    """The person's order closes the whole long right before the bot's close goes out: the
+    venue refuses the close (-2022, nothing to reduce on that side) while it lists the short.
+    That close raced with another fill (CloseRaced, the leg's position read per side), not a
+    plain failed attempt. Before: grid closes were never read so (the refusal journaled no
+    CloseRaced and was backed off as any failure)."""
+    port: list[HandCloseFirst] = []
+
+    def wrap(gateway: Any) -> HandCloseFirst:
+        port.append(HandCloseFirst(gateway))
+        return port[0]
+
+    with live_long(tmp_path, "binanceusdm", grid=True, wall_time=True, port=wrap) as bot:
+        size = bot.book.position("BTCUSDT", "long")[0]
+        short = bot.book.position("BTCUSDT", "short")[0]
+        assert size > 0 and short != 0
+        port[0].book, port[0].part = bot.book, size
+        (stop,) = [o for o in bot.stops() if bot.book.leg_of(o) == "long"]
+        assert stop.trigger is not None
+        port[0].armed.set()
+        with bot.book.lock:  # the stop is gone (a person cancelled it) and the market falls
+            bot.book.cancel(stop)  # through its level: the bot closes the long itself
+            bot.book.set_price("BTCUSDT", stop.trigger - Decimal(200))
+        bot.reconcile(1)
+        wait_until(lambda: port[0].closes, timeout=15, message="the bot's close sent")
+        wait_until(lambda: not _long_booked(bot) or bot.alerts, timeout=30,
+                   message="the long booked closed, or an alert")
+        assert bot.alerts == []
+        assert bot.book.position("BTCUSDT", "short")[0] == short  # the short stays
+        assert len(port[0].closes) == 1, f"closed again against a flat leg: {port[0].closes}"
+    assert any("CloseRaced" in line and "-2022" in line for line in lines), \
+        [line for line in lines if "Close" in line]
