@@ -45,6 +45,7 @@ def _leg(leg: Leg) -> dict[str, Any]:
         "level_failures": leg.level_failures,
         "close_retry_at": leg.close_retry_at,
         "stopped": leg.stopped,
+        "close_unsent": leg.close_unsent,
     }
 
 
@@ -199,6 +200,7 @@ def _read_leg(symbol: str, side: Side, data: dict[str, Any]) -> Leg:
         level_failures=r.get("level_failures", whole_count, 0),
         close_retry_at=r.get("close_retry_at", finite_time, 0.0),
         stopped=r.get("stopped", _flag, False),  # rows written before it: not stopped
+        close_unsent=r.get("close_unsent", _flag, False),
     )
 
 

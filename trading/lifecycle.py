@@ -293,6 +293,23 @@ def close_failed(state: SymbolState, error: str, ctx: Ctx) -> SymbolState:
     return replace(state, next_close_at=ctx.now + delay)
 
 
+UNSENT_CLOSE = "close intent not found on the exchange: never sent"
+
+
+def close_unsent(state: SymbolState, ctx: Ctx) -> SymbolState:
+    """A close intent the exchange never had, found by a reconciliation (`OrderFailed.unseen`:
+    the process killed between its commit and its send). Nothing refused it: a row of such
+    closes counts once. The first is a failure to close (counted when it was committed), each
+    next one of the row is not counted again, so a bot killed at that moment again and again
+    (a crash loop of another cause, the supervisor's to stop and alert) no longer walks the
+    count to max_close_attempts without one close refused (found by review: escalated at the
+    third restart). A close the venue refuses or that is lost on its way in-process counts
+    every time (`close_failed`), and a refusal ends the row."""
+    if state.last_close_error == UNSENT_CLOSE and state.close_attempts > 0:
+        state = replace(state, close_attempts=state.close_attempts - 1)
+    return close_failed(state, UNSENT_CLOSE, ctx)
+
+
 def close_raced(state: SymbolState, error: str, ctx: Ctx) -> SymbolState:
     """A close refused while the exchange listed no position: most likely another order closed
     it first (the reconciliation that follows books it). If the venue keeps saying so and

@@ -164,6 +164,8 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
                 return state
             if ev.position_gone:
                 return lc.close_raced(state, ev.error, ctx)
+            if ev.unseen:  # never reached the venue (a kill before its send): counted once
+                return lc.close_unsent(state, ctx)
             return lc.close_failed(state, ev.error, ctx)
         case _:
             ctx.record(je.EmergencyCloseFailed(error=ev.error))

@@ -379,19 +379,21 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
         ctx.record(ge.LegCloseRaced(leg=order.leg, error=ev.error))
     if not leg.is_open:  # booked closed already: nothing to retry
         return state.with_leg(replace(leg, close_retry_at=ctx.now + r.retry_s))
-    return _close_ended(state, order, ev.error, ev.position_gone, ctx)
+    if ev.unseen and leg.close_unsent and leg.close_attempts and state.of_current(order):
+        # never reached the venue again (a kill before its send): a row of them counts once
+        state = state.with_leg(replace(leg, close_attempts=leg.close_attempts - 1))
+    return _close_ended(state, order, ev.error, ev.position_gone, ctx, unsent=ev.unseen)
 
 
 def _close_ended(state: GridState, order: Order, error: str, raced: bool,
-                 ctx: GridCtx, cut: bool = False) -> GridState:
+                 ctx: GridCtx, cut: bool = False, *, unsent: bool = False) -> GridState:
     """A close of the open leg ended with the leg still open: refused, raced (the exchange
     listed the leg flat), cancelled unfilled or filled in part. The attempt was counted when the
     close was committed (maintain.py `_protect`, as the one-way `send_close`): backed off, and
     escalated after max_close_attempts, so no way a close ends makes a loop (incident 2).
     `cut`: filled in part while the exchange lists the leg flat: it closed the leg, no failed
-    attempt and no escalation (the one-way `close_cut`); the reconciliation asked for at once
-    books the rest, else the close is due again after the backoff (counted at commit, so a
-    refusal then stays bounded). Found by review: at the last attempt it escalated."""
+    attempt, no escalation (the one-way `close_cut`; found by review: it escalated); the
+    reconciliation asked for at once books the rest, else it is due again after the backoff."""
     r = ctx.rules
     leg = _leg_of(state, order)
     if not leg.is_open or not state.of_current(order):
@@ -400,7 +402,8 @@ def _close_ended(state: GridState, order: Order, error: str, raced: bool,
         ctx.record(ge.LegCloseRaced(leg=order.leg, error=error))
     attempts = max(leg.close_attempts, 1)  # a close committed before attempts were counted
     retry_at = ctx.now + max(r.retry_s if raced or cut else 0.0, r.close_backoff(attempts))
-    state = state.with_leg(replace(leg, close_attempts=attempts, close_retry_at=retry_at))
+    state = state.with_leg(replace(leg, close_attempts=attempts, close_retry_at=retry_at,
+                                   close_unsent=unsent))
     if attempts >= r.max_close_attempts and not cut:
         state = _escalate(state, leg.side, f"close failed {attempts} times", attempts, error,
                           ctx)

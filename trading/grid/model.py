@@ -64,6 +64,11 @@ class Leg:
     close_retry_at: float = 0.0
     """After a failed close: no new close before this time (the close backoff). Kept apart from
     `retry_at` so a rejected stop never delays the close that replaces it."""
+    close_unsent: bool = field(default=False, repr=False)
+    """The leg's last close ended never reached the exchange (a kill between its commit and
+    its send, found by a reconciliation): the next one that ends so is not counted again
+    (handlers.py `on_failed`; a refusal ends the row). Left out of the repr, as the counts
+    above."""
     stopped: bool = False
     """A fill of the leg's stop (or of a bot-side close) reduced it: whatever fill ends it, the
     leg was stopped out (its close counts for the stop-out wait and the stop-loss guard)."""
