@@ -200,7 +200,7 @@ def full_leg(side: Side, n: int) -> Leg:
                opened_at=T0 + n / 8, realized_pnl=D("-1.5E-7"), fees=D("0.0314159"),
                close_attempts=n, retry_at=T0 + 5.5, stop_retry_at=T0 + 6.25,
                stop_failures=n, tp_failures=n, level_retry_at=T0 + 7.125, level_failures=n,
-               close_retry_at=T0 + 8.0625, stopped=True)
+               close_retry_at=T0 + 8.0625, stopped=True, close_unsent=True)
 
 
 def grid_order(seq: int, leg: Side, purpose: OrderPurpose, **kw: Any) -> Order:
