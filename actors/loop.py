@@ -180,7 +180,7 @@ class DecisionLoop:
         self.incarnation = self.incarnation or 1
         self.state = state
         self._quiet_price = None
-        self.reconciled = reconciled
+        self.reconciled = self._retry.verified = reconciled
         self._settle()
         self._publish()
 
@@ -288,7 +288,7 @@ class DecisionLoop:
         """Compare with the exchange (a message like any other: nothing is dropped meanwhile)."""
         self._catch_up()
         try:
-            protects = reason != FEE_UNKNOWN and self.core.stop_unresolved(self.state)
+            protects = reason != FEE_UNKNOWN and self._retry.protects(self.core, self.state)
             with self._retry.preemptible(protects):  # a report sets it aside, unless it protects
                 exchange = self.exchange if reason != "start" or self.first_read is None \
                     else self.first_read.port(self.symbol, self.exchange)  # once, at start
@@ -304,7 +304,7 @@ class DecisionLoop:
                 self.apply(failed)
             self._publish()
             return
-        self._retry.succeeded()
+        self._retry.succeeded(verified=reason != FEE_UNKNOWN)
         if getattr(snapshot, "price", None) is not None:
             self.priced_at = self.clock()
         self.reconciled = True  # the snapshot's own decision acts on the reconciled state

@@ -62,6 +62,8 @@ class ReconcileRetry:
         self.retry_at = 0.0
         self.set_asides = 0
         """Reconciliations set aside in a row (`set_aside`)."""
+        self.verified = False
+        """A reconciliation of this incarnation succeeded (`protects`)."""
         self.cancel_failures = 0
         """Cancels failed for a temporary reason in a row (`cancel_done`)."""
         self.cancel_look_at: float | None = None
@@ -107,6 +109,17 @@ class ReconcileRetry:
         self.faults += 1
         return ReconcileFailed(error=describe(exc), failures=self.faults)
 
+    def protects(self, core: Any, state: Any) -> bool:
+        """Whether a reconciliation does protective work no order report may set aside: the
+        core's `stop_unresolved`, or none has succeeded in this incarnation yet while the
+        restored books hold a position or an order in flight. A stop or close that filled while
+        the bot was down is learned by it alone (the streams do not replay it); set aside for
+        the reports the streams delivered after a restart, the books decided on a position the
+        venue had closed (a grid level sent for a stopped-out leg; found by review) and the exit
+        was not journaled for as long as reports kept coming
+        (tests/actors/test_exit_while_down_start_reconcile.py)."""
+        return core.stop_unresolved(state) or (not self.verified and core.exposure(state) > 0)
+
     def preemptible(self, protective: bool = False) -> AbstractContextManager[None]:
         """The scope of a reconciliation's reads: one that waits in the rate budget is set
         aside when an order report arrives, or a price that leaves the quiet band unless
@@ -130,7 +143,8 @@ class ReconcileRetry:
                  "({} in a row)", reason, self.set_asides)
         return True
 
-    def succeeded(self) -> None:
+    def succeeded(self, verified: bool = True) -> None:
+        self.verified = self.verified or verified
         self.failures = self.faults = self.set_asides = 0
         self.delay = self.retry_at = 0.0
         self.cancel_look_at = None  # it cancels again what is still there to cancel
