@@ -56,9 +56,11 @@ class Core(Protocol):
     """Whether prices also go to the symbol's strategy (its signals enter through the gate)."""
 
     def decide(
-        self, state: Any, event: Any, now: float, *, settled: bool, admit: Admit
+        self, state: Any, event: Any, now: float, *, settled: bool, admit: Admit,
+        reconciled: bool = True,
     ) -> Decision:
-        """`settled`: no other result of this message is waiting (the grid maintains then)."""
+        """`settled`: no other result of this message is waiting (the grid maintains then).
+        `reconciled`: this incarnation has reconciled (its entries wait for it at the gate)."""
         ...
 
     def quiet_band(self, state: Any) -> QuietBand | None:
@@ -119,7 +121,8 @@ class OneWayCore:
         self.core = core
 
     def decide(
-        self, state: SymbolState, event: Any, now: float, *, settled: bool, admit: Admit
+        self, state: SymbolState, event: Any, now: float, *, settled: bool, admit: Admit,
+        reconciled: bool = True,
     ) -> Decision:
         return self.core.decide(state, event, now, admit=admit)
 
@@ -182,10 +185,12 @@ class HedgeGridCore:
         self.core = core
 
     def decide(
-        self, state: GridState, event: Any, now: float, *, settled: bool, admit: Admit
+        self, state: GridState, event: Any, now: float, *, settled: bool, admit: Admit,
+        reconciled: bool = True,
     ) -> Decision:
         # results of this message's commands are applied before the orders are maintained
-        return self.core.decide(state, event, now, maintain_after=settled, admit=admit)
+        return self.core.decide(state, event, now, maintain_after=settled, admit=admit,
+                                reconciled=reconciled)
 
     def quiet_band(self, state: GridState) -> QuietBand | None:
         return None

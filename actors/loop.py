@@ -364,7 +364,8 @@ class DecisionLoop:
         """One decision, committed if it changes something. Returns the correlation id, the
         `also` entries still to commit and the commands to execute; None: nothing committed."""
         now = self.clock()
-        decision = self.core.decide(self.state, event, now, settled=settled, admit=self._admit)
+        decision = self.core.decide(self.state, event, now, settled=settled, admit=self._admit,
+                                    reconciled=self.reconciled)
         if not decision.changed and decision.state == self.state:
             self.state = decision.state
             return None

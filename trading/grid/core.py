@@ -66,9 +66,9 @@ class GridCore:
         self.rules = rules
 
     def decide(self, state: GridState, event: GridEvent, now: float, *,
-               maintain_after: bool = True,
+               maintain_after: bool = True, reconciled: bool = True,
                admit: Callable[[str, Decimal | None], str | None] | None = None) -> GridDecision:
-        ctx = GridCtx(rules=self.rules, now=now)
+        ctx = GridCtx(rules=self.rules, now=now, reconciled=reconciled)
         if admit is not None:
             ctx.admit = admit
         state = replace(state, finished_orders=())

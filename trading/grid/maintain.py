@@ -311,13 +311,12 @@ def _level_due(
     while a level is about to rest or rests (the venue cuts a reduce-only stop to the
     position when it triggers, but a level held back by blocked entries or a price already
     past it is no reason to lean on that). A reopen of the other leg (a second or so until
-    its cancels are confirmed) holds the level back without shrinking the stop: that would
-    be two stop replacements for every close of the other leg."""
-    r = ctx.rules
-    leg = state.leg(side)
+    its cancels are confirmed) holds the level back without shrinking the stop (two stop
+    replacements for every close of the other leg); as does a reconciliation not done yet."""
+    r, leg = ctx.rules, state.leg(side)
     if not _entries_allowed(state) or leg.level >= r.levels or leg.ref_qty is None:
         return None
-    if waits and _level_throttled(state, side, ctx):
+    if waits and (_level_throttled(state, side, ctx) or not ctx.reconciled):
         return None
     target = _level_target(state, side, price, ctx)
     amount = _level_amount(state, side, ctx)
