@@ -101,12 +101,14 @@ def _row(path: Path, line: int, row: list[str],
     where = f"{path}, line {line}"
     if len(row) != len(HEADER):
         raise DataError(f"{where}: expected {len(HEADER)} fields, got {len(row)}")
-    bad = next((x for x, form in zip(row, (TIMESTAMP, *[VALUE] * 5), strict=True)
-                if not form.fullmatch(x)), None)
-    if bad is not None:
-        raise DataError(f"{where}: not a number in {','.join(row)} ({bad!r}: a value is digits "
-                        "with an optional '.' and exponent, as ccxt gives them; no spaces, "
-                        "'_' or '+')")
+    bad = next((i for i, (x, form) in enumerate(zip(row, (TIMESTAMP, *[VALUE] * 5),
+                                                    strict=True)) if not form.fullmatch(x)), None)
+    if bad is not None:  # a timestamp has its own rule (found by review: "1600000060000.0"
+        # was told the values' rule, "digits with an optional '.'", which it followed)
+        rule = ("a timestamp is whole milliseconds since the epoch, digits only" if bad == 0
+                else "a value is digits with an optional '.' and exponent")
+        raise DataError(f"{where}: not a number in {','.join(row)} ({row[bad]!r}: {rule}, "
+                        "as ccxt gives them; no spaces, '_' or '+')")
     try:
         ts = int(row[0])
         o, h, low, c, v = (Decimal(x) for x in row[1:])

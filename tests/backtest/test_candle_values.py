@@ -119,3 +119,20 @@ def test_a_row_in_seconds_after_rows_in_ms_is_named_as_seconds_not_as_unsorted(
     assert str(caught.value) == (f"{path}, line 3: timestamp {(T0 + 60_000) // 1000} looks like "
                                  f"seconds, not ms since the epoch (ms are >= {C.MIN_TS}: "
                                  "multiply by 1000)")
+
+
+@pytest.mark.parametrize("stamp", [f"{T0 + 60_000}.0", f"{T0 + 60_000:e}"])
+def test_a_timestamp_with_a_point_or_exponent_is_told_it_must_be_whole_ms(
+        tmp_path: Path, stamp: str) -> None:
+    """A timestamp is whole ms, digits only (TIMESTAMP): found by review, "1600000060000.0"
+    (a spreadsheet's or pandas' float column) was refused with the values' rule, "a value is
+    digits with an optional '.' and exponent", which the field followed: the user was told to
+    write what they had written."""
+    path = tmp_path / "x.csv"
+    _write(path, f"{stamp},10,11,9,10.5,2")
+    with pytest.raises(C.DataError) as caught:
+        C.load(path, timeframe_ms=60_000)
+    text = str(caught.value)
+    assert text.startswith(f"{path}, line 3: not a number in {stamp},10,11,9,10.5,2 ({stamp!r}: ")
+    assert "a timestamp is whole milliseconds since the epoch, digits only" in text
+    assert "optional '.'" not in text
