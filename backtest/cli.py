@@ -304,6 +304,8 @@ def _single(args: argparse.Namespace, settings: Any, out: Path,
         from backtest.report import to_json
 
         print(to_json({k: v for k, v in report.items() if k != "text"}))
+        for p in paths:  # stdout is the JSON alone; the files are named on stderr (found by
+            say(f"wrote {p}")  # review: with --json their paths were printed nowhere)
         return 0
     print(report["text"], end="")
     print("\n".join(f"wrote {p}" for p in paths))
@@ -346,10 +348,13 @@ def _sweep(args: argparse.Namespace, config: Path, out: Path, runs: list[dict[st
     failed = [r for r in rows if r.get("error") is not None]
     table = render_ranking(rows, rank)
     paths = write_ranking(out, rows, table)
-    if args.json:  # ranking.json, as written
+    if args.json:  # ranking.json, as written; the files on stderr, as for a single run
         from backtest.report import to_json
 
         print(to_json(rows))
+        say(f"wrote {len(rows) - len(failed)} reports under {out}")
+        for p in paths:
+            say(f"wrote {p}")
     else:
         print(table, end="")
         print(f"wrote {len(rows) - len(failed)} reports under {out}")
