@@ -108,7 +108,9 @@ stop_loss_pct = 3.0
 # The grid's decisions digest was re-taken when a grown leg's take-profit began to be replaced
 # old one first (cancelled, then the new one placed, trading/grid/maintain.py `_take_profit`)
 # instead of new one first: the same 615 trades, 7,869 decisions and report; the commands of
-# those decisions in another order and no `replaces` on the new take-profits.
+# those decisions in another order and no `replaces` on the new take-profits. And when the new
+# take-profit began to wait for the old one's cancel to be answered (placed in the decision of
+# that answer, not beside the cancel): the same 615 trades, 7,869 decisions and report.
 EXPECTED = {
     "one_way": (6_000, 747,
                 "7f6466d25ffe72dc44eb1866e437ffff50199898258e775757573e5943b1e2a4",
@@ -121,7 +123,7 @@ EXPECTED = {
     # engine.py `on_point`: a level between a leg and its stop fills before the stop): the same
     # 615 trades; the old digests (c48a99...c5bc, a4c815...8397) come back with oldest first.
     "hedge_grid": (3_000, 615,
-                   "0262bf53054117d3d30620a29be698955b073726bae10642fccae42a4ae236f2",
+                   "31ad90218a9ba63e79cdd8101f09e5495f643b74efd594365b8d7de9240ba3e1",
                    "2681eab4be443a9c4c7b76c677fe14b7b0ddc737f8e9917be6e8a722c21fe949"),
 }
 
