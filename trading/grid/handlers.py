@@ -321,10 +321,13 @@ def _backed_off(leg: Leg, purpose: K, ctx: GridCtx, lost: bool = False) -> Leg:
     before it ever rested too): maintain retries after retry_s, a stop or take-profit refused
     again and again waits the doubling stop_retry. The first stop of a row that never reached
     the venue (`OrderFailed.lost`) holds back nothing: maintain places it again in the same
-    decision (why that cannot double it: trading/rules.py `stop_wait`)."""
+    decision (why that cannot double it: trading/rules.py `stop_wait`); a take-profit too (it
+    counted as a refusal, backed off and held the levels: review s49)."""
     r = ctx.rules
     if purpose is K.STOP and lost and not leg.stop_failures:
         return replace(leg, stop_failures=1, stop_retry_at=ctx.now)
+    if purpose is K.TAKE_PROFIT and lost and not leg.tp_failures:  # a second in a row backs off
+        return replace(leg, tp_failures=1)
     leg = replace(leg, retry_at=ctx.now + r.retry_s)
     if purpose is K.TAKE_PROFIT:  # refused again and again: backed off as a stop
         failures = leg.tp_failures + 1  # (found by review: re-sent every retry_s for ever)
