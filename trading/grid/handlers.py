@@ -309,6 +309,12 @@ def on_canceled(state: GridState, cid: str | None, ctx: GridCtx) -> GridState:
         # Re-placed at once by maintain, in the same message, a venue answering every stop so
         # sent 1,000 stops before the loop's step bound (found by review)
         return state.with_leg(_backed_off(_leg_of(state, order), order.purpose, ctx))
+    if order.purpose is K.CLOSE and pending and order.filled == ZERO \
+            and order.cancel_requested_at is not None:
+        leg = _leg_of(state, order)  # taken back by the bot (its leg shrank before it went
+        if state.of_current(order) and leg.close_attempts:  # out, maintain.py `_protect`):
+            state = state.with_leg(replace(leg, close_attempts=leg.close_attempts - 1))
+        return state  # no failed attempt, no backoff: the close goes again for the leg
     if order.purpose is K.CLOSE:  # unfilled (an IOC expired): a failed attempt, backed off
         state = _close_ended(state, order, "close order canceled", False, ctx)
     if order.purpose is K.ENTRY and order.filled == ZERO:  # ended unfilled: as a refused one

@@ -143,16 +143,17 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
     if ts.crossed_against(side, price, leg.stop_price) and not state.protected(side):
         # only a failed close delays the next close; a rejected stop never does (issue 16 item 2)
         closing = state.orders_of(side, GridKind.CLOSE)
+        for close in [o for o in _active(closing) if o.status is OrderStatus.PENDING
+                      and o.amount > most(leg.contracts)]:  # the leg shrank before it went
+            state = ctx.cancel(state, close)  # out (a TP's fill told by its cancel's answer)
         longest = max(ctx.rules.retry_s, ctx.rules.close_backoff_max_s)
         if closes_held(state) or closing or waiting(ctx.now, leg.close_retry_at, longest):
             return state
         ctx.record(ge.StopCrossedUnprotected(leg=side, stop_price=leg.stop_price, price=price))
         # the attempt is counted and committed with the close, before it is sent (incident 2)
         state = state.with_leg(replace(leg, close_attempts=leg.close_attempts + 1))
-        # the leg's take-profits go first, the close after their cancels were answered (the
-        # commands run in order): Binance counts resting closing limits against a new close
-        # and refused the close of a leg whose take-profit rested, -4118 (found by review);
-        # one whose cancel failed is asked again (review g1: else refused, counted, at retry)
+        # the leg's take-profits go first (Binance counts resting closing limits against a
+        # new close, -4118); one whose cancel failed is asked again (review g1)
         for tp in state.orders_of(side, GridKind.TP):
             if tp.cancel_requested_at is None or tp.cancel_requested_at < ctx.now:
                 state = ctx.cancel(state, tp)
