@@ -39,17 +39,15 @@ from trading.events import (
     SignalRaised,
     TimerFired,
 )
+from trading.grid.account_events import on_blocked, on_lifted, on_reconcile_failed
 from trading.grid.context import GridCtx
 from trading.grid.events import GridReconciled
 from trading.grid.handlers import (
     book_late_fee,
     on_accepted,
-    on_blocked,
     on_canceled,
     on_failed,
     on_filled,
-    on_lifted,
-    on_reconcile_failed,
 )
 from trading.grid.maintain import maintain
 from trading.grid.model import GridState
