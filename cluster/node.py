@@ -357,7 +357,7 @@ class ClusterNode:
         trouble: list[str] = []
         try:
             if stuck := held.handle.stop():
-                trouble.append(f"actors did not stop in time: {', '.join(stuck)}")
+                trouble.append(f"not stopped in time: {', '.join(stuck)}")
         except Exception as exc:  # noqa: BLE001 - reported below in one line
             trouble.append(f"stop raised {type(exc).__name__}: {exc}")
         try:

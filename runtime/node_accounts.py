@@ -38,9 +38,11 @@ from trading.client_ids import check_epoch_fits
 class NodeAccount:
     """An account runtime as the cluster node drives it."""
 
-    def __init__(self, runtime: AccountRuntime, keeper: Any = None) -> None:
+    def __init__(self, runtime: AccountRuntime, keeper: Any = None, *,
+                 step_wait_s: float = STEP_WAIT_S) -> None:
         self.runtime = runtime
         self.keeper = keeper
+        self._step_wait_s = step_wait_s
 
     def ready(self) -> bool:
         """Every symbol actor restored, reconciled and running (or quarantined: that symbol
@@ -65,10 +67,16 @@ class NodeAccount:
         gate.leave(aborting=aborting)  # a step its abort cuts short is skipped, not an error
         if repo is not None and aborting:
             repo.abort()  # before the wait: the step's database calls in flight end at once
-        if not gate.wait_steps():
+        step_done = gate.wait_steps(self._step_wait_s)
+        if not step_done:
             logger.warning("{}: the run loop's status or controls step still runs after {:g}s; "
-                           "stopping the account anyway", self.runtime.name, STEP_WAIT_S)
-        return self.runtime.stop()
+                           "stopping the account anyway", self.runtime.name, self._step_wait_s)
+        stuck = self.runtime.stop()
+        # a step still under way may yet reach the exchange under this epoch (a signal to an
+        # actor, an emergency close): an unclean stop, so the node lets the lease expire
+        # instead of releasing it (found by review: only the actors counted, the lease was
+        # handed over at once with the step still running)
+        return stuck if step_done else [*stuck, "the run loop's step"]
 
     def close(self) -> None:
         self.runtime.close()
