@@ -54,8 +54,13 @@ def claim(registry: _Registry, node_id: str, ttl_ms: int,
         if holder is None:
             return
         if clock() >= deadline:
-            raise NodeIdInUse(
-                f"cluster.node_id: {node_id!r} is in use by a live node (pid {holder['pid']}, "
-                f"last heartbeat {holder['age_ms']} ms ago): every node needs its own id "
-                "(leave it empty to generate one)")
+            raise in_use(node_id, holder)
         pause(POLL_S)
+
+
+def in_use(node_id: str, holder: dict[str, Any] | None) -> NodeIdInUse:
+    """The refusal of `node_id`, naming the live holder's pid and beat when it is known."""
+    who = ("" if holder is None else
+           f" (pid {holder['pid']}, last heartbeat {holder['age_ms']} ms ago)")
+    return NodeIdInUse(f"cluster.node_id: {node_id!r} is in use by a live node{who}: every "
+                       "node needs its own id (leave it empty to generate one)")

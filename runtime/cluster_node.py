@@ -207,7 +207,9 @@ class NodeRun:
                                 self.lease_settings)
         self.registry = ClusterRegistry(open_database(url, network_timeout_s=network_s),
                                         version=wiring.running_version(settings),
-                                        configured=[a.bot.account for a in accounts])
+                                        configured=[a.bot.account for a in accounts],
+                                        claim_ttl_ms=self.lease_settings.ttl_ms
+                                        if c.node_id else None)
         try:
             self.store.create_table()
             self.registry.create_tables()
@@ -235,6 +237,8 @@ class NodeRun:
             self.node.start()  # its first heartbeat, on the thread that started the node
         except LeaseStoreUnavailable as exc:  # one line naming the key, as at the checks
             raise StartupError(f"{database_key(self.settings)}: {exc}") from None
+        except NodeIdInUse as exc:  # a twin started at once beat first (storage/
+            raise StartupError(str(exc)) from None  # cluster_registry.py `claim_ttl_ms`)
 
     def stop(self) -> None:
         self._view_stop.set()

@@ -12,6 +12,7 @@ from typing import Any
 import peewee
 
 from cluster.lease import Lease, LeaseStoreUnavailable
+from cluster.node_id_claim import in_use, live_holder
 from storage.cluster_database import now_ms_sql
 from storage.leases import created_once, first_line
 
@@ -49,12 +50,16 @@ class ClusterRegistry:
     takeovers: what balancing reads and `bot.py cluster` shows."""
 
     def __init__(self, db: peewee.Database, version: str = "",
-                 configured: list[str] | None = None) -> None:
+                 configured: list[str] | None = None, claim_ttl_ms: int | None = None) -> None:
         """`version`: the code this process runs (runtime.wiring.running_version), written with
         each heartbeat so `bot.py cluster` shows what every node runs (incident 12);
         `configured`: the node's configured accounts (balancing assumes every node's are the
-        same, cluster/balance.py `AccountListWatch`)."""
+        same, cluster/balance.py `AccountListWatch`); `claim_ttl_ms`: the node id is
+        configured (`cluster.node_id`), so the first beat takes its row only when no live node
+        beats under it (cluster/node_id_claim.py: its `claim` only looks, and two processes
+        started at once both found the id free), else raises NodeIdInUse."""
         self.db = db
+        self._claim_ttl_ms = claim_ttl_ms
         self.version = version
         self.configured = ",".join(sorted(configured or []))
         now = now_ms_sql(db)
@@ -69,6 +74,11 @@ class ClusterRegistry:
             "pid = excluded.pid, version = excluded.version, ready = excluded.ready, "
             "configured = excluded.configured")
         self._first_beat_sql = beat + ", started_ms = excluded.started_ms"
+        # the row of a node that is not live (cluster/balance.py `fresh`): older than the TTL,
+        # or more than the TTL ahead of the database clock
+        self._claim_beat_sql = (
+            f"{self._first_beat_sql} WHERE cluster_nodes.seen_ms < {now} - {p} "
+            f"OR cluster_nodes.seen_ms > {now} + {p} RETURNING node")
         self._beat_sql = beat
         self._beaten = False
         self._nodes_sql = _nodes_sql(now, _LATER_COLUMNS)
@@ -132,12 +142,23 @@ class ClusterRegistry:
         balancing does not count it as a node that can take a share."""
         sql = self._beat_sql if self._beaten else self._first_beat_sql
         params = (node, pid, ",".join(accounts), self.version, int(ready), self.configured)
-        _guarded(self.db, lambda: self._write((sql, params)))
+        if not self._beaten and self._claim_ttl_ms is not None:
+            self._claim_beat(node, params, self._claim_ttl_ms)
+        else:
+            _guarded(self.db, lambda: self._write((sql, params)))
         self._beaten = True
         try:  # its own transaction: tidying must never cost a beat (the next beat tries again)
             _guarded(self.db, lambda: self._write((self._forget_sql, (FORGET_MS,))))
         except LeaseStoreUnavailable:
             pass
+
+    def _claim_beat(self, node: str, params: tuple[Any, ...], ttl_ms: int) -> None:
+        def work() -> Any:
+            with self.db.atomic():
+                return self.db.execute_sql(self._claim_beat_sql,
+                                           (*params, ttl_ms, ttl_ms)).fetchone()
+        if _guarded(self.db, work) is None:  # another process beats under this id
+            raise in_use(node, live_holder(self, node, ttl_ms))
 
     def leave(self, node: str) -> None:
         _guarded(self.db, lambda: self._write((self._leave_sql, (node,))))
