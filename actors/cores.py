@@ -60,7 +60,7 @@ class Core(Protocol):
         reconciled: bool = True,
     ) -> Decision:
         """`settled`: no other result of this message is waiting (the grid maintains then).
-        `reconciled`: this incarnation has reconciled (its entries wait for it at the gate)."""
+        `reconciled`: this incarnation has reconciled once (the grid places no level before)."""
         ...
 
     def quiet_band(self, state: Any) -> QuietBand | None:

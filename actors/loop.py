@@ -365,7 +365,7 @@ class DecisionLoop:
         `also` entries still to commit and the commands to execute; None: nothing committed."""
         now = self.clock()
         decision = self.core.decide(self.state, event, now, settled=settled, admit=self._admit,
-                                    reconciled=self.reconciled)
+                                    reconciled=self._retry.verified)
         if not decision.changed and decision.state == self.state:
             self.state = decision.state
             return None

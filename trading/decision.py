@@ -53,9 +53,9 @@ class BaseCtx(Generic[R]):
     """The account's entry gate (trading/gate.py): called once right before an order that
     opens a position is created; a returned reason refuses the entry (it is journaled)."""
     reconciled: bool = True
-    """This incarnation's books have been compared with the exchange (the shell's first
-    successful reconciliation; a backtest's books are the exchange's). Before, the grid places
-    no level: its books may hold a leg the venue closed while the bot was down."""
+    """This incarnation's books have been compared with the exchange at least once (the shell's
+    first successful reconciliation; a backtest's books are the exchange's). Before, the grid
+    places no level: its books may hold a leg the venue closed while the bot was down."""
     commands: list[Command] = field(default_factory=list)
     journal: list[JournalItem] = field(default_factory=list)
     ledger: list[LedgerEntry] = field(default_factory=list)

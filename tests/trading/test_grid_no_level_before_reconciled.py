@@ -35,7 +35,7 @@ def test_no_level_before_the_first_reconciliation():
     assert b.placed(GridKind.ADD) == [], "a level placed on books not reconciled yet"
     assert not [o for o in b.state.orders_of(Side.LONG, GridKind.ADD)
                 if o.client_order_id != gone]
-    b.loop.reconciled = True  # as the first successful reconciliation leaves it
+    b.loop.adopt(b.state)  # reconciled, as the first successful reconciliation leaves it
     b.send(PriceTicked(price=D("99.6")))
     assert [o.leg for o in b.placed(GridKind.ADD)] == [Side.LONG]
 
