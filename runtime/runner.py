@@ -28,6 +28,7 @@ from runtime.round_gate import AccountLeft
 from runtime.status_writer import StatusWriter
 from runtime.stop_accounts import STOP_ALL_TIMEOUT_S, close_all, stop_all
 from runtime.workers_role import ProcessRole, open_beat, watch_parent
+from storage.opening import account_schema
 from storage.pg_lock import SchemaLock
 from supervision.child import ChildState
 from supervision.instance_lock import FileLock, InstanceLock
@@ -98,6 +99,8 @@ class Bot:
         """Cluster node mode: a callable giving the status dump's `cluster` block."""
         self.lock_lost: str | None = None
         """Why the bot stopped when another process took an account's schema lock."""
+        self.schema_locks: dict[str, SchemaLock] = {}
+        """Each PostgreSQL-backed account's schema lock, by schema: its fences (`_guards`)."""
 
     @property
     def views(self) -> dict[str, Any]:
@@ -191,7 +194,18 @@ class Bot:
 
         for lock in locks:
             if isinstance(lock, SchemaLock):
+                self.schema_locks[lock.schema] = lock
                 lock.keep(lost)
+
+    def _guards(self, account: str) -> dict[str, Any]:
+        """A PostgreSQL-backed account's schema lock fences its commits and exchange requests
+        (storage/pg_lock.py `check_in`, `check`), as a cluster node's lease fences its own:
+        found by review, a bot whose lock session was cut, and the lock taken by a second bot,
+        still committed and sent for the account until it noticed and its actors stopped."""
+        lock = self.schema_locks.get(account_schema(account))
+        if lock is None:
+            return {}
+        return {"commit_guard": lock.check_in, "exchange_guard": lock.check}
 
     def _open_or_say(self, log: Any) -> None:
         """`_open_accounts`, and a start it refuses said in the log too: the command line says
@@ -222,6 +236,7 @@ class Bot:
                 config_key=f"accounts[{i}]." if s.has_accounts else "",
                 feed_sharers=sharers.get(a.bot.account, 1),
                 secret_env=secret_env_names(s),
+                **self._guards(a.bot.account),
             )
             for i, a in mine
         ]

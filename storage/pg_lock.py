@@ -24,6 +24,7 @@ from typing import Any
 
 import psycopg
 
+from cluster.lease import LeaseLost
 from storage.cluster_database import (
     DeadlineConnection,
     postgres_options,
@@ -110,6 +111,26 @@ class LeasedToNode(AlreadyRunning):
         return str(self.args[0])
 
 
+class LockLost(LeaseLost):
+    """This bot may no longer act on the account: its schema lock's session was cut (and not
+    taken again yet) or another process took the lock. A LeaseLost, so every path that stops
+    sending and committing for a node that lost its lease (emergency closes, controls) stops
+    for it too."""
+
+    def __init__(self, subject: str, schema: str, why: str) -> None:
+        Exception.__init__(self, f"{subject}: the lock on schema {schema} {why}: nothing more "
+                                 "is sent or committed for it")
+        self.account = subject
+        self.epoch = 0
+        self.owner = f"pid {os.getpid()}"
+
+
+_HELD_BY = (
+    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
+    "AND pid = %s AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND classid = %s::bigint::oid AND objid = %s::bigint::oid")
+
+
 class SchemaLock:
     """``acquire()`` / ``release()`` like supervision.instance_lock.InstanceLock."""
 
@@ -133,6 +154,8 @@ class SchemaLock:
         self._closed = threading.Event()
         self._unchecked = False
         """Taken again after a cut and the leases not looked at since (`_check_after_cut`)."""
+        self._not_held: str | None = None
+        """Why this bot may not act now (`check`): its session found cut, or the lock lost."""
 
     @property
     def held(self) -> bool:
@@ -165,6 +188,29 @@ class SchemaLock:
         if conn is not None:
             conn.close()
 
+    def check(self) -> None:
+        """Raise LockLost once the lock's session was found cut (until it is taken again) or the
+        lock lost: the account's exchange fence (before each request and retry) and commit guard
+        (runtime/runner.py). Without it a bot whose lock another bot had taken went on sending
+        and committing until its actors stopped (found by review)."""
+        why = self._not_held
+        if why is not None:
+            raise LockLost(self.subject, self.schema, why)
+
+    def check_in(self, db: Any) -> None:
+        """`check`, and inside a commit's transaction (storage.repository's commit guard): the
+        lock's session still holds it on the server. A commit after the session was cut fails
+        at once, not only after `keep` found the cut (up to CHECK_S later, or more while the
+        server does not answer): the decision is not recorded, so nothing it implies is sent."""
+        self.check()
+        backend = self._backend
+        if backend is None:
+            return  # released: the account is closing
+        space, key = lock_keys(self.schema)
+        if db.execute_sql(_HELD_BY, (backend, space, key & 0xFFFFFFFF)).fetchone() is None:
+            raise LockLost(self.subject, self.schema, f"is no longer held by its session "
+                                                     f"(backend {backend})")
+
     def keep(self, on_lost: Callable[[str], None]) -> threading.Thread:
         """Check the session every CHECK_S until release(); after a cut take the lock again, or
         call `on_lost` (once, with the reason) when another session took it."""
@@ -178,9 +224,11 @@ class SchemaLock:
             try:
                 if self._alive() or self._retake():
                     self._check_after_cut()
+                    self._not_held = None
             except (psycopg.Error, StorageError):
                 continue  # the server is out of reach: the next round tries again
             except AlreadyRunning as exc:  # SchemaInUse, or LeasedToNode after a cut
+                self._not_held = "was taken by another process"
                 on_lost(f"{self.subject}: the lock's session was cut and {exc}")
                 return
 
@@ -204,6 +252,7 @@ class SchemaLock:
                 conn.execute("SELECT 1")
                 return True
             except psycopg.Error:
+                self._not_held = "lost its session (taken again when the server answers)"
                 return False
 
     def _retake(self) -> bool:
