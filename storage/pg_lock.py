@@ -4,8 +4,11 @@ the data dir lock nothing that a bot with another data dir would meet).
 
 The server drops the lock when the session ends: the process exits (even by kill -9) or its
 connection is cut. `keep` looks at the session every few seconds and takes the lock again on a
-new connection after a cut; if another process took it meanwhile, `on_lost` is told. Cluster
-nodes own their accounts through leases (cluster/) and take no such lock.
+new connection after a cut; if another process took it meanwhile, `on_lost` is told. Until it
+is taken again, `check` (the account's exchange fence) and `check_in` (its commit guard, which
+also asks the server whether the lock's session still holds it) raise LockLost, as a cluster
+node's lease fence does. Cluster nodes own their accounts through leases (cluster/) and take no
+such lock.
 
 The key is two int4 values (the space "bot1" and the schema name's CRC-32), a key space apart
 from the one-bigint `pg_advisory_xact_lock` that serializes schema opening (storage/database.py),
