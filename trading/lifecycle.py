@@ -317,6 +317,8 @@ def close_raced(state: SymbolState, error: str, ctx: Ctx) -> SymbolState:
     close, then escalate."""
     risk = ctx.rules.risk
     ctx.record(je.CloseRaced(error=error))
+    if state.last_close_error == UNSENT_CLOSE:  # a refusal ends a row of unsent closes
+        state = replace(state, last_close_error=error)
     if state.close_attempts >= risk.max_close_attempts:
         return escalate(replace(state, last_close_error=error),
                         f"close refused {state.close_attempts} times while the exchange "

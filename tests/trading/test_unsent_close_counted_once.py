@@ -98,3 +98,25 @@ def test_closes_lost_in_process_count_every_time(core: SymbolCore):
             return
         state = core.decide(d.state, TimerFired(), now + 60).state
     raise AssertionError("closes lost on their way never escalated")
+
+
+def test_a_refusal_while_the_exchange_lists_no_position_ends_the_row_too(core: SymbolCore):
+    """A close refused while the venue listed no position (`close_raced`) is a refusal like any
+    other: it ends the row of never-sent closes, so the next never-sent close counts again (the
+    grid's `_close_ended` ends it so; found by review s49: the one-way row survived it)."""
+    d = core.decide(_closing(core), Reconciled(position=LISTED, price=D("99")), NOW)
+    state, now = d.state, NOW + 120
+    state, _, _ = _kill_and_restart(core, state, now)  # 1 unsent; the retry committed: 2
+    assert state.close_attempts == 2
+    (close,) = state.live_orders(OrderPurpose.CLOSE)
+    now += 120
+    d = core.decide(state, OrderFailed(client_order_id=close.client_order_id,
+                                       error="reduce-only refused", never_reached=False,
+                                       position_gone=True), now)
+    state = core.decide(d.state, TimerFired(), now + 600).state  # the retry committed: 3
+    assert state.close_attempts == 3 and len(state.live_orders(OrderPurpose.CLOSE)) == 1
+    now += 1200
+    state, escalations, _ = _kill_and_restart(core, state, now)
+    counted = state.close_attempts - (1 if state.live_orders(OrderPurpose.CLOSE) else 0)
+    assert escalations or counted == 3, (
+        f"a never-sent close after a refusal was not counted: {counted} attempts counted")
