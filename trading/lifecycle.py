@@ -141,8 +141,11 @@ def _order_done(state: SymbolState, order: Order, ctx: Ctx,
             # filled all it asked for: a slice done, or the position grew while it was out
             # (an entry's rest filled before its cancel landed): the rest, not a failure
             return send_close(state, ctx, counted=False)
-        if position_gone:
+        if position_gone and order.filled > ZERO:
             return close_cut(state, order, ctx)
+        if position_gone:  # ended unfilled: it closed nothing, raced like a refused one
+            return close_raced(state, f"close {order.client_order_id} ended unfilled while the "
+                                      "exchange lists no position", ctx)
         # partly filled, the rest expired: the remainder is closed again (bounded, backed off)
         return close_failed(state, f"close {order.client_order_id} left {pos.contracts} "
                                    "contracts open", ctx)

@@ -34,13 +34,13 @@ def _closing(core: SymbolCore) -> tuple[Decision, D]:
     return core.decide(state, SignalRaised(side=None, reason="exit"), NOW), entry.amount
 
 
-def _cut_fill(d: Decision, size: D, *, position_gone: bool) -> Decision:
+def _cut_fill(d: Decision, size: D, *, position_gone: bool, part: D = D("0.5")) -> Decision:
     (close,) = [c.order for c in d.commands
                 if isinstance(c, PlaceOrder) and c.order.purpose is OrderPurpose.CLOSE]
     assert close.amount == size
     return SymbolCore(make_rules(max_close_attempts=1)).decide(
         d.state, OrderFilled(client_order_id=close.client_order_id, exchange_id="c",
-                             filled=size / 2, average=D(100), fee=D(0),
+                             filled=size * part, average=D(100), fee=D(0),
                              position_gone=position_gone), NOW)
 
 
@@ -62,4 +62,16 @@ def test_a_close_short_while_the_venue_lists_the_rest_is_still_a_failed_attempt(
     core = SymbolCore(make_rules(max_close_attempts=1))
     d, size = _closing(core)
     d = _cut_fill(d, size, position_gone=False)
+    assert any(isinstance(c, Escalate) for c in d.commands) and d.state.quarantined
+
+
+def test_a_close_that_ended_unfilled_while_the_venue_lists_no_position_is_counted_raced():
+    """Found by review: a close that filled nothing (the venue cancelled it, nothing to reduce)
+    was read as cut and never escalated, so while the reconciliation that books the position
+    closed kept failing, closes went out at every backoff for ever. It closed nothing: a race
+    (CloseRaced), counted, escalating at the last attempt as a refused one does."""
+    core = SymbolCore(make_rules(max_close_attempts=1))
+    d, size = _closing(core)
+    d = _cut_fill(d, size, position_gone=True, part=D(0))
+    assert any(j.type == "CloseRaced" for j in d.journal)
     assert any(isinstance(c, Escalate) for c in d.commands) and d.state.quarantined

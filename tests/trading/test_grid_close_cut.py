@@ -19,7 +19,7 @@ from trading.decision import Decision
 from trading.events import OrderFilled, PriceTicked
 
 
-def _cut(position_gone: bool) -> tuple[Book, Decision]:
+def _cut(position_gone: bool, filled: D = D("0.5")) -> tuple[Book, Decision]:
     """The long's close (the last attempt allowed) filled for half its amount, ended: the
     decision on that report (the rig's loop has no exchange: the reconciliation it asks for
     next fails, and is no part of this)."""
@@ -28,7 +28,7 @@ def _cut(position_gone: bool) -> tuple[Book, Decision]:
     (close,) = _closes(list(b.send(PriceTicked(price=D(90))).commands))
     assert b.state.long.close_attempts == 1 and close.amount == D(1)
     d = b.send(OrderFilled(client_order_id=close.client_order_id, exchange_id="c",
-                           filled=D("0.5"), average=D(90), fee=D("0.01"), complete=True,
+                           filled=filled, average=D(90), fee=D("0.01"), complete=True,
                            position_gone=position_gone))
     return b, d
 
@@ -50,3 +50,12 @@ def test_a_leg_close_short_while_the_venue_lists_the_rest_is_still_a_failed_atte
     _, d = _cut(position_gone=False)
     assert any(isinstance(c, Escalate) for c in d.commands) and d.state.quarantined
     assert "CloseRaced" not in [j.type for j in d.journal]
+
+
+def test_a_leg_close_that_ended_unfilled_while_the_venue_lists_no_leg_is_counted_raced():
+    """Found by review: one that filled nothing was read as cut and never escalated (closes at
+    every backoff for ever while the reconciliation kept failing). It closed nothing: raced,
+    counted, escalating at the last attempt as a refused one does."""
+    _, d = _cut(position_gone=True, filled=D(0))
+    assert "CloseRaced" in [j.type for j in d.journal]
+    assert any(isinstance(c, Escalate) for c in d.commands) and d.state.quarantined

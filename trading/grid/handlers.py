@@ -160,6 +160,9 @@ def _close_done(state: GridState, order: Order, filled: Decimal, error: str,
         if gone:
             error = (f"close {order.client_order_id} filled {filled} of {order.amount}; "
                      f"the exchange lists no {order.leg.value if order.leg else ''} leg")
+        if gone and filled == ZERO:  # it closed nothing: raced like a refused one, counted
+            ctx.record(ge.LegCloseRaced(leg=order.leg, error=error))
+            return _close_ended(state, order, error, True, ctx)
         return _close_ended(state, order, error, False, ctx, cut=gone)
     leg = _leg_of(state, order)
     if leg.is_open and state.of_current(order) and leg.close_attempts:
