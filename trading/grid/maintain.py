@@ -158,7 +158,8 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
             if tp.cancel_requested_at is None or tp.cancel_requested_at < ctx.now:
                 state = ctx.cancel(state, tp)
         return ctx.place(state, side, GridKind.CLOSE, side.exit_order_side, most(leg.contracts))
-    if _stop_throttled(state, side, ctx):
+    # through its level the resting stop fires: no resize at a passed level (Bybit 110093, s49)
+    if _stop_throttled(state, side, ctx) or ts.crossed_against(side, price, leg.stop_price):
         return state
     if not stops:
         return ctx.place(
