@@ -16,7 +16,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from tests.trading.test_grid_core import Book
-from trading.events import OrderFailed, PriceTicked
+from trading.events import OrderCanceled, OrderFailed, PriceTicked
 from trading.grid.model import GridKind
 from trading.model import OrderStatus, Side
 
@@ -50,3 +50,22 @@ def test_a_resting_stop_is_not_resized_at_a_price_through_its_level():
     # back above the stop, the stop is sized to the leg and the level again as before
     b.send(PriceTicked(price=D("99.5")))
     assert b.state.order(stop.client_order_id).status is OrderStatus.OPEN
+
+
+def test_no_take_profit_goes_out_at_a_price_through_the_resting_stop():
+    """The leg's take-profit ends (the venue cancelled it: Binance ends a reduce-only order once
+    its position is gone; or it was lost on the way and is placed again at once) while the price
+    is through the resting stop: the stop is firing, the leg is being closed, a take-profit then
+    is refused by the venue (-2022 "ReduceOnly Order is rejected", Bybit 110017) and counted as a
+    failure. Seen three times in s49's live grid runs (seeds 5031, 5032, 5035)."""
+    b = Book()
+    b.open_both("100")
+    (tp,) = b.state.orders_of(Side.LONG, GridKind.TP)
+    assert b.state.protected(Side.LONG)
+    b.send(PriceTicked(price=D("94.9")))  # through the 95 stop: it fires on the venue
+    b.send(OrderCanceled(client_order_id=tp.client_order_id))  # the venue ended it
+    assert b.placed(GridKind.TP, Side.LONG) == [], (
+        f"a take-profit sent at a price through the leg's resting stop: "
+        f"{[(o.amount, o.price) for o in b.placed(GridKind.TP, Side.LONG)]}")
+    b.send(PriceTicked(price=D("99.5")))  # back above the stop: the leg gets its take-profit
+    assert [o.amount for o in b.placed(GridKind.TP, Side.LONG)] == [D(1)]

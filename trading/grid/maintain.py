@@ -201,9 +201,9 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
     if state.quarantined or leg.entry_price is None or _throttled(state, side, ctx):
         return state
     price, stop = state.last_price, leg.stop_price
-    if state.orders_of(side, GridKind.CLOSE) or (price and stop and not state.protected(side)
+    if state.orders_of(side, GridKind.CLOSE) or (price and stop
                                                  and ts.crossed_against(side, price, stop)):
-        return state  # being closed, or its next close due: no new closing limit (review g1)
+        return state  # being closed, its close due or its stop firing: no closing limit (g1, s49)
     target = ts.target_price(side, leg.entry_price, ctx.rules.take_profit_pct, ctx.rules.market)
     amount = ctx.rules.market.capped(leg.contracts)  # one order carries at most the maximum
     tps = _active(state.orders_of(side, GridKind.TP))
