@@ -140,6 +140,7 @@ class LiveChaos(Chaos):
         finally:
             self.opener.stop()
             self.mover.stop()
+            self.venue.dump(self.dir / "venue-history.jsonl")
             self.venue.stop()
 
     def _one_kill(self, n: int) -> float:

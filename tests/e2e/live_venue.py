@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.request
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from tests.e2e.chaos_signals import TOKEN
@@ -34,6 +35,8 @@ CREATE_IDS = {("POST", "/v5/order/create"): "orderLinkId",
               ("POST", "/fapi/v1/order"): "newClientOrderId",
               ("POST", "/fapi/v1/algoOrder"): "clientAlgoId"}
 START_BALANCE = Decimal("10000")
+SECRET_PARAMS = {"signature", "apiKey", "api_key", "sign"}
+"""Request parameters never written to a run directory (the requests are signed)."""
 EIGHT = Decimal("1E-8")
 
 
@@ -203,6 +206,26 @@ class Venue:
         amends = len(self.http.hits("/v5/order/amend"))
         return (f"venue: {trades} trades of {len(mine)} booked orders, {fired} stops fired, "
                 f"{amends} amends; ledger realized - fees {total}, wallet change {change}")
+
+    def dump(self, path: Path) -> None:
+        """The venue's history into `path` (JSON lines: every order as it ended or rests, every
+        trade, every order-changing request without its headers), so a run's journal can be
+        compared with the venue's after the run (the emulator lives only in the runner)."""
+        with self.book.lock:
+            orders = [{"order": o.cid, "oid": o.oid, "symbol": o.symbol, "side": o.side,
+                       "type": o.type, "qty": str(o.qty), "price": str(o.price),
+                       "trigger": str(o.trigger), "reduce_only": o.reduce_only,
+                       "status": o.status, "filled": str(o.filled), "created_ms": o.created_ms,
+                       "updated_ms": o.updated_ms} for o in self.book.orders.values()]
+            trades = [{"trade": t.tid, "order": self.owner(t.order), "price": str(t.price),
+                       "qty": str(t.qty), "fee": str(t.fee), "realized": str(t.realized),
+                       "ts": t.ts} for t in self.book.trades]
+        asked = [{"at": r.at, "method": r.method, "path": r.path,
+                  "params": {k: v for k, v in r.params.items() if k not in SECRET_PARAMS}}
+                 for r in self.http.requests if r.method != "GET" and r.path in ORDER_PATHS]
+        with path.open("w") as f:
+            for row in [*orders, *trades, *asked]:
+                f.write(json.dumps(row, default=str) + "\n")
 
     def owner(self, order: EmuOrder) -> str:
         """The client id the bot knows a fill by: a Binance stop fills through a child order
