@@ -46,3 +46,33 @@ def test_a_long_close_short_with_no_long_listed_is_marked_though_the_short_is_li
 
 def test_a_long_close_short_with_the_long_still_listed_is_not_marked_with_the_short_flat():
     assert not _marked(Listed(long="0.5"))
+
+
+class LostOnTheWay(Listed):
+    """The close's create times out and no order of that id is found: lost on the way."""
+
+    def create_order(self, *args: Any, **kwargs: Any) -> Any:
+        from exchange import errors
+        raise errors.RequestTimeout("read timed out")
+
+    def fetch_order(self, *args: Any, **kwargs: Any) -> Any:
+        from exchange import errors
+        raise errors.OrderNotFound("no such order")
+
+
+def test_a_lost_close_read_as_raced_keeps_what_else_its_failure_said():
+    """The executor's mark of a failed close as raced (no leg listed) keeps the failure's other
+    facts. Found by review: it rebuilt the OrderFailed with four of its fields, and a close
+    lost on the way (`lost`) came back as a plain refusal."""
+    from actors.grid_executor import GridExecutor
+    from trading.events import OrderFailed
+
+    b = Book()
+    _unprotected_long(b)
+    (close,) = _closes(list(b.send(PriceTicked(price=D(90))).commands))
+    executor = GridExecutor(SYMBOL, LostOnTheWay(short="1"), on_escalate=lambda s, e: None,
+                            log=logger, lookup_attempts=1, sleep=lambda s: None)
+    from trading.commands import PlaceOrder
+    (failed,) = executor.execute_grid(PlaceOrder(order=close))
+    assert isinstance(failed, OrderFailed) and failed.position_gone
+    assert failed.lost and failed.never_reached
