@@ -60,6 +60,7 @@ def on_filled(state: SymbolState, ev: OrderFilled, ctx: Ctx) -> SymbolState:
     if _before_its_entry(state, order, ev):
         return oe.defer(state, order, oe.ENTRY_FIRST, ctx)
     state, order = acknowledged_first(state, order, ev, ctx, on_accepted)
+    state = _stop_filled_unacknowledged(state, order, ev, ctx)
     state, order = _at_venue_level(state, order, ev)
     before, ctx.fill_at = ctx.fill_at, fill_time(ev.filled_at, order.created_at, ctx.now)
     try:
@@ -68,6 +69,19 @@ def on_filled(state: SymbolState, ev: OrderFilled, ctx: Ctx) -> SymbolState:
                              position_gone=ev.position_gone)
     finally:
         ctx.fill_at = before
+
+
+def _stop_filled_unacknowledged(state: SymbolState, order: Order, ev: OrderFilled,
+                                ctx: Ctx) -> SymbolState:
+    """A stop of the position whose first report is its whole fill (a fast venue, a fill while
+    the bot was down) is journaled as placed before its fill is booked, as an acknowledged one
+    (`on_accepted`; found by review: the journal showed a position closed by a stop it never
+    showed placed). Only the record: nothing rests to cancel or cover."""
+    if order.purpose is not OrderPurpose.STOP or order.status is not OrderStatus.PENDING \
+            or ev.filled <= order.filled or not state.owns(order):
+        return state
+    ctx.record(je.StopPlaced(stop_price=order.stop_price, order=order.client_order_id))
+    return state
 
 
 def _at_venue_level(state: SymbolState, order: Order,
