@@ -436,8 +436,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         self._ensure_markets()
         params = params or {}
         cid, hint = params.get("clientOrderId"), params.get("trigger")
-        order = self._run(lambda ex: lookup.cancel(ex, self.venue, symbol, order_id=id,
-                                                   client_order_id=cid, trigger_hint=hint),
+        order = self._run(lookup.canceller(self.venue, symbol, id, cid, hint),
                           f"cancel_order {symbol} {id or cid}")
         if sparse(order):
             order = self._refetch(symbol, order, cid or order.get("clientOrderId"), hint,

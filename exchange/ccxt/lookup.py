@@ -26,7 +26,7 @@ from exchange import whole_listing
 from exchange.ccxt import open_order_rows
 from exchange.ccxt.answer_rows import Keep, Page, parsed, rows_of
 from exchange.ccxt.bybit_pages import bybit_pages
-from exchange.ccxt.errors import UNREADABLE, venue_code
+from exchange.ccxt.errors import UNREADABLE, classify, venue_code
 from exchange.ccxt.order_params import Venue
 
 Order = dict[str, Any]
@@ -212,9 +212,12 @@ def cancel(
     order_id: str | None,
     client_order_id: str | None,
     trigger_hint: bool | None = None,
+    unanswered: set[str] | None = None,
 ) -> Order:
     """Cancel by id or clientOrderId, trying the stop book too where stops live apart.
-    Raises ccxt.OrderNotFound if no book has it open (`BYBIT_ORDER_ENDED` included)."""
+    Raises ccxt.OrderNotFound if no book has it open (`BYBIT_ORDER_ENDED` included).
+    `unanswered` (kept across one cancel's attempts, `canceller`): "stops" once a stop's DELETE
+    to the stop book went unanswered; then not found there is final, the plain book not asked."""
     if order_id is None and client_order_id is None:
         raise ccxt.ArgumentsRequired("cancel_order needs an id or params['clientOrderId']")
     last: ccxt.OrderNotFound | None = None
@@ -222,16 +225,34 @@ def cancel(
         params = dict(flag)
         if client_order_id:
             params[venue.cancel_client_id_key] = client_order_id
+        told = unanswered if flag and trigger_hint else None  # a stop's DELETE, stop book
         try:
             return ex.cancel_order(order_id if not client_order_id else None, symbol, params)
         except ccxt.OrderNotFound as exc:
             last = exc
+            if told is not None and "stops" in told:
+                raise  # its earlier DELETE landed, or it ended: the lookup after decides
         except ccxt.InvalidOrder as exc:
             if venue.lookup != "bybit" or venue_code(exc) not in BYBIT_ORDER_ENDED:
                 raise
             last = ccxt.OrderNotFound(str(exc))
+        except ccxt.BaseError as exc:  # "ambiguous": sent, no answer, it may have landed
+            if told is not None and classify(exc, order_call=True) == "ambiguous":
+                told.add("stops")
+            raise
     assert last is not None
     raise last
+
+
+def canceller(venue: Venue, symbol: str, order_id: str | None, client_order_id: str | None,
+              trigger_hint: bool | None) -> Callable[[ccxt.Exchange], Order]:
+    """One cancel as the gateway's retry calls it, attempt after attempt. A stop (the hint)
+    lives in the stop book only (ccxt 4.5.90 sends a swap's conditional orders to Binance's
+    /fapi/v1/algoOrder): after its DELETE there went unanswered, not found there is final.
+    Seen live: the retry went on to DELETE /fapi/v1/order, timed out too (12.6 s a cancel)."""
+    unanswered: set[str] = set()
+    return lambda ex: cancel(ex, venue, symbol, order_id=order_id, unanswered=unanswered,
+                             client_order_id=client_order_id, trigger_hint=trigger_hint)
 
 
 BYBIT_OPEN_PAGE = 50
