@@ -101,6 +101,18 @@ def _of_no_position(state: Any, order: Any) -> bool:
     return pos is None or order.position_id not in (None, pos.position_id)
 
 
+def _closing(published: Any, cid: str) -> bool:
+    """Whether the stop's actor, as it last published, has its own close of the stop's
+    position (or leg) in flight: Bybit cancels a reduce-only stop once the position it reduces
+    is gone, so the watch warned `stop X is canceled on the exchange` of a position being
+    closed (live one-way chaos review): no stop lost, said at INFO."""
+    orders = getattr(getattr(published, "state", None), "orders", ()) or ()
+    stop = next((o for o in orders if o.client_order_id == cid), None)
+    return stop is not None and any(
+        o.purpose in (OrderPurpose.CLOSE, OrderPurpose.EMERGENCY) and o.status.live
+        and o.leg == stop.leg for o in orders)
+
+
 def cancelling(state: Any, command: Any, now: float) -> Any | None:
     """What an actor publishes right before it sends `command` from a message still being
     decided, when that is the cancel of one of its stops: its state with that stop marked as
@@ -203,6 +215,10 @@ class StopWatch:
             elif found == VenueOrderStatus.CLOSED:  # it fired: its fill is on the way
                 log.info("stop {} filled on the exchange: telling its actor",
                          stop.client_order_id)
+            elif found and _closing(self.views.get(stop.symbol), stop.client_order_id):
+                log.info("stop {} is {} on the exchange while its position's close is in "
+                         "flight (the venue ends a reduce-only stop with the position it "
+                         "reduces): telling its actor", stop.client_order_id, found)
             elif found:
                 log.warning("stop {} is {} on the exchange", stop.client_order_id, found)
             else:
