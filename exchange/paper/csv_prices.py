@@ -77,12 +77,13 @@ def _parse_row(path: Path, line_no: int, row: list[str]) -> tuple[Decimal, ...]:
     where = f"{path}, line {line_no}"
     if len(row) != len(HEADER):
         raise ValueError(f"{where}: expected {len(HEADER)} fields, got {len(row)}: {row!r}")
-    bad = next((f for f, rule in zip(row, (TIMESTAMP, *[VALUE] * 5), strict=True)
-                if not rule.fullmatch(f)), None)
-    if bad is not None:  # as the backtest refuses it (backtest/candles.py)
-        raise ValueError(f"{where}: not a number in {','.join(row)} ({bad[:40]!r}: a value is "
-                         "digits with an optional '.' and exponent, as ccxt gives them; no "
-                         "spaces, '_' or '+')")
+    bad = next((i for i, (f, form) in enumerate(zip(row, (TIMESTAMP, *[VALUE] * 5),
+                                                    strict=True)) if not form.fullmatch(f)), None)
+    if bad is not None:  # as the backtest refuses it, in its words (backtest/candles.py)
+        rule = ("a timestamp is whole milliseconds since the epoch, digits only" if bad == 0
+                else "a value is digits with an optional '.' and exponent")
+        raise ValueError(f"{where}: not a number in {','.join(row)} ({row[bad][:40]!r}: {rule}, "
+                         "as ccxt gives them; no spaces, '_' or '+')")
     try:
         o, h, low, c, v = (Decimal(field) for field in row[1:])
     except InvalidOperation as exc:
