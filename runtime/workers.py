@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -93,7 +94,7 @@ class WorkerParent:
     def __init__(
         self, settings: Settings, data_dir: Path, *, workers: int, config: Path,
         popen: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen,
-        accounts_stop_s: float = STOP_ALL_TIMEOUT_S,
+        accounts_stop_s: float = STOP_ALL_TIMEOUT_S, stop_event: threading.Event | None = None,
     ) -> None:
         self.settings = settings
         self.stop_timeout_s = accounts_stop_s + STOP_EXTRA_S
@@ -105,7 +106,8 @@ class WorkerParent:
         """The config as loaded into `settings`: what every worker runs, whenever it starts
         (a restart after the file was edited too), so no process runs other settings."""
         self.requested = workers
-        self.stop_event = shutdown.requested
+        self.stop_event = shutdown.requested if stop_event is None else stop_event
+        """Set: stop every worker gracefully (SIGTERM/SIGINT; tests inject their own)."""
         self.started_at = time.time()
         self.version = wiring.running_version(settings)
         sv = settings.supervision

@@ -9,6 +9,7 @@ is a real one that never beats (a worker hung at its start), so the parent raise
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 from config.loader import load_settings
@@ -22,18 +23,24 @@ HOOK = ("import sys, time\n"
         "open(sys.argv[1], 'a').write(body + '\\n')\n")
 
 
-def _run_two_seconds(tmp_path: Path, config: Path) -> WorkerParent:
-    """The parent of one worker that never beats, run for 2 s (its worker_hung alert raised
-    after 1 s); the stand-ins killed after."""
+def _run_until_hung(tmp_path: Path, config: Path) -> WorkerParent:
+    """The parent of one worker that never beats, stopped (its stop event set) from the
+    listener of its worker_hung alert, raised once the worker is 1 s past its start: the alert
+    is raised just before the stop, whatever the machine's load (a fixed 2 s run raced the
+    alert on a loaded machine). Bounded: a parent that never alerts ends after 120 s and the
+    assertions fail. The stand-ins killed after."""
     popen = ScriptPopen(SLEEPS)
+    stop = threading.Event()
     p = WorkerParent(load_settings(config), tmp_path / "data", workers=1, config=config,
-                     popen=popen)
+                     popen=popen, stop_event=stop)
+    p.alerts.listen(lambda alert: stop.set() if alert["kind"] == "worker_hung" else None)
     try:
-        assert p.run(duration_s=2.0) == 0
+        assert p.run(duration_s=120.0) == 0
     finally:
         for proc in popen.started:
             proc.kill()
             proc.wait()
+    assert stop.is_set(), "the parent ran its whole bound without a worker_hung alert"
     return p
 
 
@@ -44,7 +51,7 @@ def test_an_alert_raised_just_before_the_stop_is_delivered_before_the_parent_ret
     config = write_accounts_config(
         tmp_path / "bot.toml", "worker_start_timeout_s = 1\nbackoff_initial_s = 30\n"
         f'alert_command = "{sys.executable} {hook} {delivered}"\n')
-    p = _run_two_seconds(tmp_path, config)
+    p = _run_until_hung(tmp_path, config)
     assert [a["kind"] for a in p.alerts.sent] == ["worker_hung"]
     assert delivered.exists() and '"kind": "worker_hung"' in delivered.read_text()
 
@@ -65,7 +72,7 @@ def test_the_parent_alerts_through_the_hooks_each_account_configures(tmp_path: P
         text = text.replace(line, f'{line}supervision.alert_command = "{sys.executable} {hook} '
                                   f'{tmp_path / name}.jsonl"\n')
     config.write_text(text)
-    _run_two_seconds(tmp_path, config)
+    _run_until_hung(tmp_path, config)
     for name in ("alpha", "beta"):
         delivered = tmp_path / f"{name}.jsonl"
         assert delivered.exists(), f"{name}'s hook was not told"
