@@ -39,6 +39,7 @@ from actors.loop import DecisionLoop
 from actors.messages import OrderActivity, Ping, Reconcile
 from actors.price_slots import PriceSlots
 from actors.strategy_guard import StrategyFailure, StrategyOff, describe_failure
+from cluster.lease import LeaseLost
 from exchange.fence import BusyBoard, CallScope, FenceBoard, Fenced, call_scope
 from exchange.port import ExchangePort
 from storage.repository import Fenced as CommitFenced
@@ -282,12 +283,17 @@ class SymbolActor(pykka.ThreadingActor):
                 # its database calls aborted (a lapsed lease), or its writer stopped (the
                 # repository closed under an actor that outlived the bot's stop)
                 aborted = getattr(self.deps.repo, "aborted", False)
-                if not aborted and not isinstance(exc, WriterStopped):
+                lost = isinstance(exc, LeaseLost) and exc.final  # the account stops (exit 3)
+                if not aborted and not lost and not isinstance(exc, WriterStopped):
                     raise
                 self._aborted = True  # the account stops: no failure, no restart, no traceback
-                self.log.warning("database {} (the account is stopping): {}; its queued "
-                                 "messages are not handled",
-                                 "calls aborted" if aborted else "closed", describe(exc))
+                if lost:  # found by review: a `crashed` traceback, counted, a restart queued
+                    self.log.warning("{}; this actor stops here (not a crash): its queued "
+                                     "messages are not handled", describe(exc))
+                else:
+                    self.log.warning("database {} (the account is stopping): {}; its queued "
+                                     "messages are not handled",
+                                     "calls aborted" if aborted else "closed", describe(exc))
                 self._skip(message, said=True)
                 return None
 

@@ -76,6 +76,10 @@ class LeaseLost(Exception):
     """The caller's lease on the account is gone (expired, taken over or released): it must not
     commit or send anything for that account."""
 
+    final = True
+    """Not held again by this run of the account (a node's account started under a lost epoch
+    stays refused): its actors stop handling, uncounted (actors/symbol_actor.py)."""
+
     def __init__(self, account: str, epoch: int, owner: str) -> None:
         super().__init__(
             f"lease lost: node {owner} no longer holds account {account} at epoch {epoch}")

@@ -114,6 +114,9 @@ class LeasedToNode(AlreadyRunning):
         return str(self.args[0])
 
 
+TAKEN = "was taken by another process"
+
+
 class LockLost(LeaseLost):
     """This bot may no longer act on the account: its schema lock's session was cut (and not
     taken again yet) or another process took the lock. A LeaseLost, so every path that stops
@@ -126,6 +129,7 @@ class LockLost(LeaseLost):
         self.account = subject
         self.epoch = 0
         self.owner = f"pid {os.getpid()}"
+        self.final = why == TAKEN  # a cut session is taken again: its actors are restarted
 
 
 _HELD_BY = (
@@ -231,7 +235,7 @@ class SchemaLock:
             except (psycopg.Error, StorageError):
                 continue  # the server is out of reach: the next round tries again
             except AlreadyRunning as exc:  # SchemaInUse, or LeasedToNode after a cut
-                self._not_held = "was taken by another process"
+                self._not_held = TAKEN
                 on_lost(f"{self.subject}: the lock's session was cut and {exc}")
                 return
 
