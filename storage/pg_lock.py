@@ -132,9 +132,9 @@ class LockLost(LeaseLost):
         self.final = why == TAKEN  # a cut session is taken again: its actors are restarted
 
 
-_HELD_BY = (
-    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
-    "AND pid = %s AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+_HOLDERS = (
+    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
     "AND classid = %s::bigint::oid AND objid = %s::bigint::oid")
 
 
@@ -196,27 +196,30 @@ class SchemaLock:
             conn.close()
 
     def check(self) -> None:
-        """Raise LockLost once the lock's session was found cut (until it is taken again) or the
-        lock lost: the account's exchange fence (before each request and retry) and commit guard
-        (runtime/runner.py). Without it a bot whose lock another bot had taken went on sending
-        and committing until its actors stopped (found by review)."""
-        why = self._not_held
-        if why is not None:
-            raise LockLost(self.subject, self.schema, why)
+        """Raise LockLost once the lock was found taken by another process: the account's
+        exchange fence (before each request and retry) and commit guard (runtime/runner.py).
+        Without it a bot whose lock another bot had taken went on sending and committing until
+        its actors stopped (found by review). A session found cut and not taken by anyone is
+        no refusal: no other bot can run the account without the lock, and refusing then
+        crashed and restarted every actor through a blip, counted, up to an escalation."""
+        if self._not_held == TAKEN:
+            raise LockLost(self.subject, self.schema, TAKEN)
 
     def check_in(self, db: Any) -> None:
-        """`check`, and inside a commit's transaction (storage.repository's commit guard): the
-        lock's session still holds it on the server. A commit after the session was cut fails
-        at once, not only after `keep` found the cut (up to CHECK_S later, or more while the
-        server does not answer): the decision is not recorded, so nothing it implies is sent."""
+        """`check`, and inside a commit's transaction (storage.repository's commit guard): no
+        other session holds the lock on the server. A commit after another process took it
+        fails at once, not only after `keep` found it (up to CHECK_S later, or more while the
+        server does not answer): the decision is not recorded, so nothing it implies is sent.
+        Held by nobody (our session cut, `keep` takes it again) the commit goes on."""
         self.check()
         backend = self._backend
         if backend is None:
             return  # released: the account is closing
         space, key = lock_keys(self.schema)
-        if db.execute_sql(_HELD_BY, (backend, space, key & 0xFFFFFFFF)).fetchone() is None:
-            raise LockLost(self.subject, self.schema, f"is no longer held by its session "
-                                                     f"(backend {backend})")
+        holders = {int(row[0]) for row in
+                   db.execute_sql(_HOLDERS, (space, key & 0xFFFFFFFF)).fetchall()}
+        if holders - {backend}:
+            raise LockLost(self.subject, self.schema, TAKEN)
 
     def keep(self, on_lost: Callable[[str], None]) -> threading.Thread:
         """Check the session every CHECK_S until release(); after a cut take the lock again, or
