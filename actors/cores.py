@@ -17,11 +17,7 @@ from actors import exchange_snapshot as snap
 from actors import grid_snapshot
 from actors.actor_view import ActorView, view_of
 from actors.command_executor import CancelHook, CommandExecutor, EscalationHook
-from actors.exchange_facts import (
-    with_close_position,
-    with_leg_close_position,
-    with_market_price,
-)
+from actors.exchange_facts import with_close_position, with_market_price
 from actors.grid_executor import GridExecutor
 from actors.grid_view import grid_view
 from actors.leverage import LeverageSetter
@@ -204,7 +200,7 @@ class HedgeGridCore:
     def with_exchange_facts(
         self, exchange: ExchangePort, state: GridState, event: Any, log: Any
     ) -> Any:
-        event = with_leg_close_position(exchange, state, event, log)
+        event = with_close_position(exchange, state, event, log)
         event = with_market_price(exchange, state, event, log)
         return grid_snapshot.with_exchange_pnl(exchange, state, event, log)
 

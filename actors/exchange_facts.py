@@ -44,38 +44,23 @@ def with_market_price(exchange: ExchangePort, state: Any, event: Any, log: Any) 
 
 
 def with_close_position(exchange: ExchangePort, state: Any, event: Any, log: Any) -> Any:
-    """A close of the one-way core that ended filled short of its amount carries whether the
-    exchange still lists the position: the venue cuts a reduce-only close to a position
-    smaller than the books' (a fill hidden from us closed the rest), and such a close closed
-    it, no failed attempt (trading/lifecycle.py `close_cut`). Read as a refused close's
-    (actors/command_executor.py `position_listed`): set aside for an order report, or
-    unreadable, it stays a failed attempt."""
+    """A close that ended filled short of its amount, its position (a hedge-grid leg: its leg)
+    still open in the books, carries whether the exchange still lists that position: the venue
+    cuts a reduce-only close to a position smaller than the books' (a fill hidden from us, a
+    person's reduce-only order or a take-profit fill not reported yet, closed the rest), and
+    such a close closed it, no failed attempt (trading/lifecycle.py `close_cut`,
+    trading/grid/handlers.py `_close_done`). A grid leg's is read on its side only: in hedge
+    mode the venue lists each leg apart, and the other leg's says nothing of this one. Read as
+    a refused close's (actors/command_executor.py `position_listed`): set aside for an order
+    report, or unreadable, it stays a failed attempt."""
     if not isinstance(event, OrderFilled) or not event.complete or event.position_gone:
         return event
     order = state.order(event.client_order_id)
-    if order is None or order.purpose is not OrderPurpose.CLOSE or state.position is None \
-            or event.filled >= order.amount:
+    if order is None or order.purpose is not OrderPurpose.CLOSE or event.filled >= order.amount:
         return event
-    if position_listed(exchange, state.symbol, f"the short close {order.client_order_id}", log):
-        return event
-    return replace(event, position_gone=True)
-
-
-def with_leg_close_position(exchange: ExchangePort, state: Any, event: Any, log: Any) -> Any:
-    """The hedge grid's `with_close_position`: a leg's close that ended filled short of its
-    amount carries whether the exchange still lists a position on that leg's side (read per
-    side: in hedge mode the venue lists each leg apart, and the other leg's says nothing of
-    this one). None listed: the venue cut the close to a leg smaller than the books' (a fill
-    hidden from us, a person's reduce-only order or a take-profit fill not reported yet,
-    closed the rest) and it closed the leg, no failed attempt (trading/grid/handlers.py
-    `_close_done`). Set aside or unreadable, it stays a failed attempt."""
-    if not isinstance(event, OrderFilled) or not event.complete or event.position_gone:
-        return event
-    order = state.order(event.client_order_id)
-    if order is None or order.purpose is not OrderPurpose.CLOSE or order.leg is None \
-            or not state.leg(order.leg).is_open or event.filled >= order.amount:
-        return event
-    if position_listed(exchange, state.symbol, f"the short close {order.client_order_id}", log,
-                       side=order.leg.value):
+    held = state.position is not None if order.leg is None else state.leg(order.leg).is_open
+    side = None if order.leg is None else order.leg.value
+    if not held or position_listed(exchange, state.symbol,
+                                   f"the short close {order.client_order_id}", log, side=side):
         return event
     return replace(event, position_gone=True)

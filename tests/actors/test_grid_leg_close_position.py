@@ -1,5 +1,5 @@
 """The hedge grid's read after a leg's close that ended short of its amount
-(actors/exchange_facts.py `with_leg_close_position`) is per leg side: in hedge mode the venue
+(actors/exchange_facts.py `with_close_position`) is per leg side: in hedge mode the venue
 lists each leg apart. The long's close is marked `position_gone` only when no long is listed,
 whatever the short; a long still listed (the rest of it) keeps the close a failed attempt even
 with the short flat. The exchange is a stand-in answering fetch_positions (the actor on the
@@ -12,7 +12,7 @@ from typing import Any
 
 from loguru import logger
 
-from actors.exchange_facts import with_leg_close_position
+from actors.exchange_facts import with_close_position
 from exchange.records import PositionSide, VenuePosition
 from tests.trading.test_grid_close_counted_before_send import _closes, _unprotected_long
 from tests.trading.test_grid_core import SYMBOL, Book
@@ -37,7 +37,7 @@ def _marked(exchange: Listed) -> bool:
     (close,) = _closes(list(b.send(PriceTicked(price=D(90))).commands))
     short = OrderFilled(client_order_id=close.client_order_id, exchange_id="c",
                         filled=D("0.5"), average=D(90), fee=D(0), complete=True)
-    return with_leg_close_position(exchange, b.state, short, logger).position_gone
+    return with_close_position(exchange, b.state, short, logger).position_gone
 
 
 def test_a_long_close_short_with_no_long_listed_is_marked_though_the_short_is_listed():

@@ -2,7 +2,7 @@
 us, e.g. a person's reduce-only order or a take-profit fill not reported yet, closed the rest)
 ends filled short of its amount while the exchange lists no position on that leg's side
 (`OrderFilled.position_gone`, read by the shell per leg side: actors/exchange_facts.py
-`with_leg_close_position`). It closed the leg: no failed attempt, no escalation at the last
+`with_close_position`). It closed the leg: no failed attempt, no escalation at the last
 attempt (incident 2 counts failures, and a close that closed the leg is none), as the one-way
 core's `close_cut` (tests/trading/test_close_cut.py). A close short while the venue still
 lists the rest of the leg stays a failed attempt. The actor on the Binance emulator:
