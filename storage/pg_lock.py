@@ -4,11 +4,11 @@ the data dir lock nothing that a bot with another data dir would meet).
 
 The server drops the lock when the session ends: the process exits (even by kill -9) or its
 connection is cut. `keep` looks at the session every few seconds and takes the lock again on a
-new connection after a cut; if another process took it meanwhile, `on_lost` is told. Until it
-is taken again, `check` (the account's exchange fence) and `check_in` (its commit guard, which
-also asks the server whether the lock's session still holds it) raise LockLost, as a cluster
-node's lease fence does. Cluster nodes own their accounts through leases (cluster/) and take no
-such lock.
+new connection after a cut; if another process took it meanwhile, `on_lost` is told. Once
+another process holds it, `check` (the account's exchange fence, from when `keep` found it) and
+`check_in` (its commit guard, which asks the server who holds it) raise LockLost, as a cluster
+node's lease fence does; a cut session nobody took refuses nothing. Cluster nodes own their
+accounts through leases (cluster/) and take no such lock.
 
 The key is two int4 values (the space "bot1" and the schema name's CRC-32), a key space apart
 from the one-bigint `pg_advisory_xact_lock` that serializes schema opening (storage/database.py),
@@ -114,22 +114,17 @@ class LeasedToNode(AlreadyRunning):
         return str(self.args[0])
 
 
-TAKEN = "was taken by another process"
-
-
 class LockLost(LeaseLost):
-    """This bot may no longer act on the account: its schema lock's session was cut (and not
-    taken again yet) or another process took the lock. A LeaseLost, so every path that stops
-    sending and committing for a node that lost its lease (emergency closes, controls) stops
-    for it too."""
+    """This bot may no longer act on the account: another process took its schema lock. A
+    LeaseLost (final, as every one), so every path that stops sending and committing for a node
+    that lost its lease (emergency closes, controls, the actors) stops for it too."""
 
-    def __init__(self, subject: str, schema: str, why: str) -> None:
-        Exception.__init__(self, f"{subject}: the lock on schema {schema} {why}: nothing more "
-                                 "is sent or committed for it")
+    def __init__(self, subject: str, schema: str) -> None:
+        Exception.__init__(self, f"{subject}: the lock on schema {schema} was taken by another "
+                                 "process: nothing more is sent or committed for it")
         self.account = subject
         self.epoch = 0
         self.owner = f"pid {os.getpid()}"
-        self.final = why == TAKEN  # a cut session is taken again: its actors are restarted
 
 
 _HOLDERS = (
@@ -161,8 +156,8 @@ class SchemaLock:
         self._closed = threading.Event()
         self._unchecked = False
         """Taken again after a cut and the leases not looked at since (`_check_after_cut`)."""
-        self._not_held: str | None = None
-        """Why this bot may not act now (`check`): its session found cut, or the lock lost."""
+        self._taken = False
+        """`keep` found the lock taken by another process (`check`)."""
 
     @property
     def held(self) -> bool:
@@ -202,8 +197,8 @@ class SchemaLock:
         its actors stopped (found by review). A session found cut and not taken by anyone is
         no refusal: no other bot can run the account without the lock, and refusing then
         crashed and restarted every actor through a blip, counted, up to an escalation."""
-        if self._not_held == TAKEN:
-            raise LockLost(self.subject, self.schema, TAKEN)
+        if self._taken:
+            raise LockLost(self.subject, self.schema)
 
     def check_in(self, db: Any) -> None:
         """`check`, and inside a commit's transaction (storage.repository's commit guard): no
@@ -219,7 +214,7 @@ class SchemaLock:
         holders = {int(row[0]) for row in
                    db.execute_sql(_HOLDERS, (space, key & 0xFFFFFFFF)).fetchall()}
         if holders - {backend}:
-            raise LockLost(self.subject, self.schema, TAKEN)
+            raise LockLost(self.subject, self.schema)
 
     def keep(self, on_lost: Callable[[str], None]) -> threading.Thread:
         """Check the session every CHECK_S until release(); after a cut take the lock again, or
@@ -234,11 +229,10 @@ class SchemaLock:
             try:
                 if self._alive() or self._retake():
                     self._check_after_cut()
-                    self._not_held = None
             except (psycopg.Error, StorageError):
                 continue  # the server is out of reach: the next round tries again
             except AlreadyRunning as exc:  # SchemaInUse, or LeasedToNode after a cut
-                self._not_held = TAKEN
+                self._taken = True
                 on_lost(f"{self.subject}: the lock's session was cut and {exc}")
                 return
 
@@ -262,7 +256,6 @@ class SchemaLock:
                 conn.execute("SELECT 1")
                 return True
             except psycopg.Error:
-                self._not_held = "lost its session (taken again when the server answers)"
                 return False
 
     def _retake(self) -> bool:
