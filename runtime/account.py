@@ -49,7 +49,7 @@ from storage.opening import open_repository
 from storage.repository import Repository
 from storage.writer import writes_within
 from supervision.alerts import Alerts
-from supervision.child import ChildState
+from supervision.child import ChildState, state_of
 from supervision.coverage import StopCoverageWatch
 from supervision.hook_outbox import open_hook_outbox
 from supervision.reconcile_watch import ReconcileWatch
@@ -419,7 +419,7 @@ class AccountRuntime:
             open_positions=gate.open_positions,  # what the gate counts, of either style
             held=gate.held,  # per symbol: a reservation counts until its actor counts it
             max_open_positions=self.settings.risk.max_open_positions, bounded=writes_within,
-            log=self.log,  # its signals' lines in its own log, tagged with its name
+            log=self.log, actor_state=state_of(sup.children),  # its own log; a start waited for
         )
 
     def apply_controls(self) -> None:

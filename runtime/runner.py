@@ -30,14 +30,11 @@ from runtime.stop_accounts import STOP_ALL_TIMEOUT_S, close_all, stop_all
 from runtime.workers_role import ProcessRole, open_beat, watch_parent
 from storage.opening import account_schema
 from storage.pg_lock import SchemaLock
-from supervision.child import ChildState
 from supervision.instance_lock import FileLock, InstanceLock
 from supervision.status import combine_status
 
-ACTORS_START_WAIT_S = 30.0
 _BOT_ALERTS = itertools.count(1)
 """Numbers each bot-wide alert: every account hears it, a bot-wide channel says it once."""
-"""The signal receiver waits at most this long for every actor to run (bot.py run)."""
 EXIT_LOCK_LOST = 3
 """bot.py's exit code for an account another bot holds (runtime/cli.py EXIT_LOCKED): the bot
 stopped because its schema lock was taken over."""
@@ -279,13 +276,13 @@ class Bot:
             for account in self.accounts:
                 account.start()
             services.start()
+            # served at once: a signal for a running symbol is delivered, one for a symbol
+            # still starting waits for it (signals/router.py). Found in session 49: it started
+            # once EVERY actor ran (or after 30 s), so one symbol's start held all the signals
+            if receiver is not None:
+                receiver.start()
             self.gc_freezer.started()  # no stop-the-world full collections (interpreter.py)
-            # the receiver starts once every actor runs (a signal in the first moments must not
-            # find them starting), checked from the loop: controls, protections and the status
-            # go on meanwhile (found by review: a blocking wait held a queued signal, the pause
-            # and the kill switch up to 30 s behind one crash-looping actor)
-            pending = None if receiver is None else time.monotonic() + ACTORS_START_WAIT_S
-            self._loop(log, services, duration_s, receiver, pending)
+            self._loop(log, services, duration_s)
         finally:
             log.info("stopping: no new entries, letting each actor finish its current message")
             for account in self.accounts:  # from now on no actor is restarted (a frozen and
@@ -306,17 +303,13 @@ class Bot:
             pykka.ActorRegistry.stop_all(block=False)
             self.gc_freezer.stopped()
 
-    def _loop(self, log: Any, services: Any, duration_s: float | None, receiver: Any,
-              pending: float | None) -> None:
+    def _loop(self, log: Any, services: Any, duration_s: float | None) -> None:
         """Every bot.status_interval_s: protections, status, queued controls, the parent's
-        beat; every 20 ms while the signal receiver waits for the actors: that check."""
+        beat."""
         deadline = None if duration_s is None else time.monotonic() + duration_s
         beat = open_beat(self.role)
         next_round = time.monotonic()
         while not self.stop_event.is_set():
-            if pending is not None and self._actors_settled(pending, log):
-                receiver.start()
-                pending = None
             if time.monotonic() >= next_round:
                 services.tick()
                 self._write_status(running=True)
@@ -328,23 +321,9 @@ class Bot:
                 log.info("duration reached; stopping")
                 return
             wait = next_round - time.monotonic()
-            if pending is not None:
-                wait = min(wait, 0.02)
             if deadline is not None:
                 wait = min(wait, deadline - time.monotonic())
             self.stop_event.wait(max(wait, 0.0))
-
-    def _actors_settled(self, deadline: float, log: Any) -> bool:
-        """Every account's actors run (or are quarantined or stopped), or ACTORS_START_WAIT_S
-        passed (then with a warning naming those still starting)."""
-        starting = [sym for a in self.accounts for sym in _starting(a)]
-        if not starting:
-            return True
-        if time.monotonic() < deadline:
-            return False
-        log.warning("signal receiver starting while {} actor(s) are not running after {:g}s: {}",
-                    len(starting), ACTORS_START_WAIT_S, ", ".join(starting[:5]))
-        return True
 
     def _signal_receiver(self) -> Any:
         s = self.settings
@@ -423,15 +402,6 @@ class Bot:
                             "queued for the node holding its lease", account.name, exc)
             except Exception as exc:  # noqa: BLE001 - one account's trouble never stops the others
                 log.opt(exception=exc).error("controls of account {} failed: {}", account.name, exc)
-
-
-def _starting(account: AccountRuntime) -> list[str]:
-    """The account's symbols whose actor is neither running nor quarantined (nor stopped)."""
-    settled = (ChildState.RUNNING, ChildState.QUARANTINED, ChildState.STOPPED)
-    sup = account.sup
-    if sup is None:
-        return []
-    return [sym for sym, child in list(sup.children.items()) if child.state not in settled]
 
 
 def _worker_settings(settings: Settings) -> Settings:

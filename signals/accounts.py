@@ -47,6 +47,10 @@ class AccountDispatcher:
         for router in self.routers.values():
             router.flush_rejections(due_only)
 
+    def stop_waiting(self) -> None:
+        for router in self.routers.values():
+            router.stop_waiting()
+
     @property
     def symbols(self) -> frozenset[str]:
         return frozenset(self.owners)

@@ -1,6 +1,7 @@
 """The one path every external signal takes, whatever transport brought it.
 
-decode -> id -> duplicate? -> validate -> known symbol? -> expired? -> limits -> journal -> deliver.
+decode -> id -> duplicate? -> validate -> known symbol? -> expired? -> its actor still starting?
+-> limits -> journal -> deliver.
 Every refusal is journaled (`SignalRejected` with the reason) and returned as an `Outcome`; a
 repeated id is journaled as `SignalDuplicate` and otherwise ignored. Only a signal that was
 received claims its id: a rejected one (malformed, expired, over a limit) or a skipped one (its
@@ -11,6 +12,14 @@ one recorded was not). Duplicates are caught in
 memory (also between concurrent requests) and across restarts through the injected `seen`,
 which looks in the journal for the signal's `SignalReceived`. Nothing here raises to the
 transport: an unexpected error becomes an "error" outcome and a log line.
+
+The receiver serves from the bot's start, while actors still start: a signal for a symbol whose
+actor is starting (or restarting) waits for it, at most `start_wait_s` (an entry no longer than
+its `max_age_s`), on the request's own thread, and is then delivered, or answered `skipped`
+naming the symbol and that it is still starting (journaled, its id free). A feed's message is
+not held (the feed's messages are handled one at a time: a wait would hold every symbol's
+behind it): it is answered so at once. Found in session 49: the receiver started only once
+EVERY actor ran (or after 30 s), so one symbol's slow start held the signals of all.
 """
 
 from __future__ import annotations
@@ -36,6 +45,13 @@ Journal = Callable[[str, str, dict[str, Any], str], None]
 """journal(symbol, event_type, data, correlation_id)."""
 
 MEMORY_IDS = 100_000
+START_WAIT_S = 15.0
+"""How long a signal waits for its symbol's actor still starting (a start reconciliation
+retrying against a slow or rate-limited venue took up to ~13 s in chaos runs)."""
+COMING_UP = frozenset({"starting", "restarting"})
+"""Actor states (supervision.child.ChildState values) a signal waits through."""
+NOT_HELD = frozenset({"websocket"})
+"""Sources whose messages are handled one at a time, in order: never held by a wait."""
 MAX_AGE_S = 30.0
 """signals.max_age_s by default: how long a signal lives from its arrival unless its own
 `expires_at` is sooner. Found by review: one without `expires_at` waited behind a busy actor
@@ -59,6 +75,8 @@ class SignalRouter:
         throttle: RejectionThrottle | None = None,
         max_age_s: float = MAX_AGE_S,
         bounded: Callable[[float], AbstractContextManager[Any]] | None = None,
+        actor_state: Callable[[str], str | None] | None = None,
+        start_wait_s: float = START_WAIT_S,
     ) -> None:
         self.symbols = frozenset(symbols)
         self._deliver = deliver
@@ -75,6 +93,12 @@ class SignalRouter:
         self._bounded = bounded or (lambda _s: nullcontext())
         """The bot's storage.writer.writes_within: bounds the journal and delivery writes to
         what is left of `max_age_s` (they waited the writer's 60 s each)."""
+        self._actor_state = actor_state
+        """The symbol's actor state (a ChildState value; None: not known): a signal for one
+        still starting waits for it (None: never waits, as a test's fakes)."""
+        self.start_wait_s = start_wait_s
+        self._closing = threading.Event()
+        """Set by `stop_waiting` (the receiver stops): a waiting signal is answered at once."""
         self._lock = threading.Lock()
         self._ids: OrderedDict[str, None] = OrderedDict()
         self.counts: dict[str, int] = {}
@@ -139,6 +163,10 @@ class SignalRouter:
             sid, self._journal_symbol(obj), rejected, source, obj if isinstance(obj, dict) else {}
         )
 
+    def stop_waiting(self) -> None:
+        """The receiver stops: signals waiting for a starting actor are answered now."""
+        self._closing.set()
+
     # -- steps ---------------------------------------------------------------------------------
     def _claim_is_duplicate(self, sid: str) -> bool:
         with self._lock:
@@ -161,6 +189,9 @@ class SignalRouter:
         # the position stayed open); the cap guards what an entry may open
         if req.is_entry and req.size_usdt is not None and req.size_usdt > cap:
             raise Rejected(f"size_usdt {decimal_text(req.size_usdt)} is above {cap_name}", 422)
+        starting = self._await_actor(req, source, received)
+        if starting is not None:
+            return starting
         if req.is_entry:
             self._not_queued_too_long(received)
             self._admit_entry((req.symbol, req.side_name))
@@ -201,6 +232,41 @@ class SignalRouter:
                 reason=f"the actor for {req.symbol} is not running",
             )
         )
+
+    def _await_actor(self, req: SignalRequest, source: str, received: float) -> Outcome | None:
+        """None once the symbol's actor is not starting (running: delivered; any other state:
+        `deliver` says so); else the `skipped` answer naming it after the wait (none for a
+        feed), journaled, its id free so a retry is judged again."""
+        read = self._actor_state
+        state = read(req.symbol) if read is not None else None
+        if read is None or state not in COMING_UP:
+            return None
+        wait_s = 0.0 if source in NOT_HELD else self.start_wait_s
+        if req.is_entry:  # an entry never waits past its age (it would be refused stale)
+            wait_s = min(wait_s, received + self.max_age_s - self.clock())
+        begun = self.monotonic()
+        if wait_s > 0:
+            self.log.info("signal {} {}: waiting for its actor ({}), at most {:.1f}s",
+                          req.signal_id, req.symbol, state, wait_s)
+        while (left := begun + wait_s - self.monotonic()) > 0:
+            if self._closing.wait(min(0.02, left)):
+                break
+            state = read(req.symbol)
+            if state not in COMING_UP:
+                return None
+        why = ("the bot is stopping" if self._closing.is_set() else
+               "a feed's message is not held" if source in NOT_HELD else
+               f"waited {self.monotonic() - begun:.1f}s")
+        reason = (f"the actor for {req.symbol} is still {state} ({why}); not traded, send it "
+                  "again")
+        self.log.warning("signal {} {} from {} skipped: {}", req.signal_id, req.symbol, source,
+                         reason)
+        self._release(req.signal_id)
+        self._safe_journal(req.symbol, "SignalSkipped", {
+            "signal_id": req.signal_id, "side": req.side_name, "source": source,
+            "reason": reason}, req.signal_id)
+        return self._count(Outcome(status="skipped", http_status=409, signal_id=req.signal_id,
+                                   reason=reason))
 
     def _not_queued_too_long(self, received: float) -> None:
         """An entry older than `max_age_s` when its turn came (a feed's message queued behind

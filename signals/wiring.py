@@ -91,7 +91,7 @@ class SignalServices:
         self.websocket = websocket
         self.flush_interval_s = flush_interval_s
         self.started = False
-        """start() ran (the bot starts the receiver once its actors run: it may stop first)."""
+        """start() ran (the bot may stop before it starts the receiver)."""
         self._stopping = threading.Event()
         self._flusher = threading.Thread(target=self._flush_loop, name="signal-rejections",
                                          daemon=True)
@@ -115,6 +115,9 @@ class SignalServices:
 
     def stop(self, timeout_s: float = 5.0) -> bool:
         """True when every transport stopped within `timeout_s` each."""
+        stop_waiting = getattr(self.router, "stop_waiting", None)
+        if stop_waiting is not None:  # a signal waiting for a starting actor is answered now
+            stop_waiting()
         ok = True
         if self.websocket is not None:
             ok = self.websocket.stop(timeout_s) and ok
@@ -176,6 +179,9 @@ class SignalAccount:
     log: Any = None
     """The account's own logger (bound with its name when the bot has several accounts), for
     its router's lines; None: the receiver's."""
+    actor_state: Callable[[str], str | None] | None = None
+    """A symbol's actor state (supervision.child.ChildState value): a signal for one still
+    starting waits for it (signals/router.py `_await_actor`); None: never waits."""
 
 
 def build_account_signal_services(
@@ -212,6 +218,7 @@ def _router(config: SignalsConfig, account: SignalAccount, logger: Any) -> Signa
         max_size_usdt=config.max_size_usdt,
         max_age_s=config.max_age_s,
         bounded=account.bounded,
+        actor_state=account.actor_state,
     )
 
 

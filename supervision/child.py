@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -83,3 +84,14 @@ class Child:
     start_error: str | None = None
     """After a replaced start: the last failure reported while starting (whose, unknown); the
     starting incarnation's own failure is found by its death (`_died`), named by it."""
+
+
+def state_of(children: Mapping[str, Child]) -> Callable[[str], str | None]:
+    """A symbol's actor state as its value ("starting", "running", ...; None: no such
+    symbol): the signal receiver waits through a start with it (signals/router.py)."""
+
+    def state(symbol: str) -> str | None:
+        child = children.get(symbol)
+        return None if child is None else child.state.value
+
+    return state

@@ -1,7 +1,10 @@
 """`python bot.py run` with the signal endpoint: a signal sent the moment the endpoint says it
-listens finds every actor running (before, the receiver started with the actors still
-starting, and such a signal was answered 409 'actor not running' and journaled skipped). The
-paper exchange's latency makes the actors' start (their reconcile) take seconds."""
+listens is delivered to its actor (before review 12b, the receiver started with the actors
+still starting, and such a signal was answered 409 'actor not running' and journaled skipped;
+review 12b then held the whole receiver until every actor ran, which let one symbol's slow
+start hold every symbol's signals: session 50 serves it at once, and a signal for an actor
+still starting waits for that actor: signals/router.py `_await_actor`). The paper exchange's
+latency makes the actors' start (their reconcile) take seconds."""
 
 from __future__ import annotations
 
