@@ -45,9 +45,11 @@ Journal = Callable[[str, str, dict[str, Any], str], None]
 """journal(symbol, event_type, data, correlation_id)."""
 
 MEMORY_IDS = 100_000
-START_WAIT_S = 15.0
+START_WAIT_S = 8.0
 """How long a signal waits for its symbol's actor still starting (a start reconciliation
-retrying against a slow or rate-limited venue took up to ~13 s in chaos runs)."""
+retrying against a slow or rate-limited venue took up to ~13 s in chaos runs). Below the 10 s a
+sender commonly waits for its answer (our chaos sender, urllib in the tests): an answer that
+comes after the sender gave up is an unknown outcome to it, a clear 409 is not."""
 COMING_UP = frozenset({"starting", "restarting"})
 """Actor states (supervision.child.ChildState values) a signal waits through."""
 NOT_HELD = frozenset({"websocket"})
