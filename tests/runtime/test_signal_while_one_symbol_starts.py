@@ -110,6 +110,12 @@ def test_a_running_symbol_takes_signals_while_another_still_starts(tmp_path: Pat
         wait_until(lambda: f"control signal {BTC}: delivered" in _log(data), timeout=30,
                    interval=0.05, message="the queued BTC signal delivered")
 
+        # `bot.py resume` of the starting symbol: answered at once, one line (it is not stopped)
+        resumed = cli(config, data, "resume", ETH)
+        assert resumed.returncode != 0, resumed.stdout
+        assert f"resume {ETH}: not stopped" in resumed.stderr, resumed.stderr
+        assert len(resumed.stderr.strip().splitlines()) == 1, resumed.stderr
+
         # the starting symbol's signal waits for its actor, then is delivered
         def send() -> None:
             answers["eth"] = post(url, {"id": "eth-1", "symbol": ETH, "side": "exit"},
