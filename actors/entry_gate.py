@@ -123,13 +123,16 @@ class AccountGate:
         reconciled: bool,
         margin: Decimal | None = None,
         incarnation: int = 0,
+        facts_stale: bool = False,
     ) -> str | None:
-        """None: admitted, one slot reserved for `symbol`. Otherwise the reason it is refused."""
+        """None: admitted, one slot reserved for `symbol`. Otherwise the reason it is refused.
+        `reconciled`, `facts_stale`: see trading/gate.py `EntryFacts`."""
         facts = EntryFacts(
             symbol=symbol,
             kind=kind,
             kill_switch=self.kill_switch(),
             reconciled=reconciled,
+            facts_stale=facts_stale,
             margin=margin,
         )
         now = self.clock()

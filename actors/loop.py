@@ -16,10 +16,9 @@ What it guarantees, for both styles:
   look at owed fees when due (actors/reconcile_retry.py), then the core's duties (`TimerFired`);
 - prices come through the symbol's price slot (the latest wins; a crossing price it replaced is
   decided first) and skip `decide` inside the core's quiet band (the grid has none);
-- prices before the first successful reconciliation are decided like any other; every entry
-  is refused meanwhile by the entry gate ("not reconciled with the exchange yet", journaled);
-- every entry asks the account's gate (actors/entry_gate.py); after each commit the symbol's
-  exposure is settled with it, which releases reservations of entries that did not happen.
+- entries wait before the first successful reconciliation and after one failed; one set aside
+  is owed, no failure: entries go on ASIDE_GRACE_S (trading/gate.py, reconcile_retry.py);
+  each asks the account's gate (actors/entry_gate.py); each commit settles the exposure.
 """
 
 from __future__ import annotations
@@ -297,8 +296,8 @@ class DecisionLoop:
         except Fenced:
             raise  # this incarnation was replaced: it decides nothing more (no Timer duties)
         except Exception as exc:  # noqa: BLE001 - exchange unreachable: trade nothing new, retry
-            aside = self._retry.set_aside(exc, reason, self.log)
-            self.reconciled = self.reconciled and aside and reason == FEE_UNKNOWN
+            aside = self._retry.set_aside(exc, reason, self.log, self.clock())  # owed: the
+            self.reconciled = self.reconciled and aside  # facts stand a while; failures block
             failed = None if aside else self._retry.failed(exc, reason, self.clock(), self.log)
             if failed is not None:  # not temporary: the core escalates a pending close
                 self.apply(failed)
@@ -365,7 +364,7 @@ class DecisionLoop:
         `also` entries still to commit and the commands to execute; None: nothing committed."""
         now = self.clock()
         decision = self.core.decide(self.state, event, now, settled=settled, admit=self._admit,
-                                    reconciled=self._retry.verified)
+                                    reconciled=self._retry.current(self.reconciled, now))
         if not decision.changed and decision.state == self.state:
             self.state = decision.state
             return None
@@ -403,7 +402,8 @@ class DecisionLoop:
 
     def _admit(self, kind: str, margin: Decimal | None) -> str | None:
         refused = self.gate.admit(self.symbol, kind, reconciled=self.reconciled, margin=margin,
-                                  incarnation=self.incarnation)
+                                  incarnation=self.incarnation,
+                                  facts_stale=self._retry.stale(self.clock()))
         self._reserved = self._reserved or refused is None
         return refused
 

@@ -27,6 +27,7 @@ from exchange.fence import Fenced, Preempted, preemptible
 from exchange.port import ExchangePort
 from trading import late_fees, order_evidence
 from trading.events import FeesLooked, ReconcileFailed
+from trading.gate import ASIDE_GRACE_S
 from trading.primitives import waiting
 
 TEMPORARY: tuple[type[BaseException], ...] = (errors.TemporaryError, SnapshotUnstable)
@@ -64,6 +65,9 @@ class ReconcileRetry:
         """Reconciliations set aside in a row (`set_aside`)."""
         self.verified = False
         """A reconciliation of this incarnation succeeded (`protects`)."""
+        self.owed_since: float | None = None
+        """When the first of the reconciliations set aside in a row since the last that
+        succeeded was set aside (None: none is owed). See `owe`, `stale`."""
         self.cancel_failures = 0
         """Cancels failed for a temporary reason in a row (`cancel_done`)."""
         self.cancel_look_at: float | None = None
@@ -82,7 +86,7 @@ class ReconcileRetry:
         fee the venue has not told yet (trading/late_fees.py `due`)."""
         if not self.due(now):
             return None
-        if not reconciled:
+        if not reconciled or self.owed_since is not None:
             return "retry"
         if self.cancel_look_at is not None and not waiting(now, self.cancel_look_at,
                                                            self.cancel_delay):
@@ -132,19 +136,45 @@ class ReconcileRetry:
             return nullcontext()
         return preemptible(prices=self.set_asides < MAX_SET_ASIDE)
 
-    def set_aside(self, exc: BaseException, reason: str, log: Any) -> bool:
+    def set_aside(self, exc: BaseException, reason: str, log: Any, now: float) -> bool:
         """Whether `exc` set the reconciliation aside for an order report or a crossing price
         (`Preempted`): no failure, nothing sent was lost; the actor handles it next. The caller
-        keeps the symbol unreconciled (a fee look aside), so the next Timer tries again."""
+        marks one owed (`owe`; a fee look aside is not), so the next Timer tries again."""
         if not isinstance(exc, Preempted):
             return False
         self.set_asides += 1
+        if reason != FEE_UNKNOWN:
+            self.owe(now)
         log.info("reconciliation ({}) set aside: an order report or a crossing price is waiting "
                  "({} in a row)", reason, self.set_asides)
         return True
 
+    def owe(self, now: float) -> None:
+        """A reconciliation (not a fee look) was set aside: one is owed, and the Timer runs it
+        (`why`). Entries still go on the last verified facts for ASIDE_GRACE_S from the first
+        set aside in a row (`stale`); only a failure or the first reconciliation of an
+        incarnation not done yet blocks them at once (actors/loop.py `reconcile`)."""
+        if self.owed_since is None:
+            self.owed_since = now
+
+    def current(self, reconciled: bool, now: float) -> bool:
+        """The one rule entries of both styles follow (an entry and a grid leg's opening ask
+        the account's gate with `reconciled` and `stale`; a grid level is placed only while
+        this holds): reconciled in this incarnation with no reconciliation failed since
+        (`reconciled`, actors/loop.py `reconcile`), and none owed set aside for ASIDE_GRACE_S."""
+        return reconciled and not self.stale(now)
+
+    def stale(self, now: float) -> bool:
+        """Whether the reconciliation owed has been set aside for ASIDE_GRACE_S or longer (a
+        start far ahead, the wall clock stepped back, is stale at once: trading/primitives.py
+        `waiting`)."""
+        since = self.owed_since
+        return since is not None and not waiting(now, since + ASIDE_GRACE_S, ASIDE_GRACE_S)
+
     def succeeded(self, verified: bool = True) -> None:
         self.verified = self.verified or verified
+        if verified:
+            self.owed_since = None
         self.failures = self.faults = self.set_asides = 0
         self.delay = self.retry_at = 0.0
         self.cancel_look_at = None  # it cancels again what is still there to cancel

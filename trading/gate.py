@@ -17,7 +17,18 @@ from typing import Protocol
 
 NOT_RECONCILED = "not reconciled with the exchange yet"
 """The refusal before the symbol's first successful reconciliation: it ends with that
-reconciliation (whose own decision may enter), not after a wait (trading/grid/maintain.py)."""
+reconciliation (whose own decision may enter), not after a wait (trading/grid/maintain.py).
+Also the refusal after a reconciliation failed (an exchange error), until one succeeds."""
+ASIDE_GRACE_S = 60.0
+"""How long after the first of a row of set-aside reconciliations (each yielded to an order
+report or a crossing price: actors/reconcile_retry.py `set_aside`) entries still go on the facts
+of the last verified reconciliation and the reports and stream updates since. A set-aside is no
+failure and found nothing wrong; blocking entries at once skipped 14 signals in one live chaos
+run for no reason. Past this the facts are too old to enter on (FACTS_STALE)."""
+FACTS_STALE = (f"facts stale: the reconciliation owed has been set aside for over "
+               f"{ASIDE_GRACE_S:.0f}s (entries wait until it succeeds)")
+"""The refusal once a row of set-aside reconciliations lasted ASIDE_GRACE_S: it ends with the
+reconciliation that succeeds, as NOT_RECONCILED does."""
 
 
 class EntryCheck(Protocol):
@@ -50,9 +61,17 @@ class EntryFacts:
     kill_switch: bool
     """Entries are blocked account-wide (kill switch tripped, or shutting down)."""
     reconciled: bool
-    """This symbol's state has been compared with the exchange since its actor started."""
+    """This symbol's state has been compared with the exchange since its actor started, and
+    no reconciliation failed since the last that succeeded."""
+    facts_stale: bool = False
+    """The reconciliation owed has been set aside for longer than ASIDE_GRACE_S."""
     margin: Decimal | None = None
     """Margin this entry needs (None: the core does not say)."""
+
+
+def waits_for_reconciliation(reason: str | None) -> bool:
+    """Whether a refusal ends with the next successful reconciliation (no retry wait)."""
+    return reason in (NOT_RECONCILED, FACTS_STALE)
 
 
 def refusal(facts: EntryFacts, checks: Iterable[EntryCheck], now: float) -> str | None:
@@ -61,6 +80,8 @@ def refusal(facts: EntryFacts, checks: Iterable[EntryCheck], now: float) -> str 
         return "entries are blocked account-wide (kill switch or shutdown)"
     if not facts.reconciled:
         return NOT_RECONCILED
+    if facts.facts_stale:
+        return FACTS_STALE
     for check in checks:
         reason = check.refuse(facts.symbol, now)
         if reason is not None:

@@ -126,7 +126,7 @@ def test_crossing_prices_set_aside_a_bounded_number_in_a_row_order_reports_alway
             with call_scope(scope), retry.preemptible():
                 check_preempted()  # what the rate budget does before each of its waits
         except Preempted as exc:
-            assert retry.set_aside(exc, "test", logger)
+            assert retry.set_aside(exc, "test", logger, 0.0)
             return False
         return True
 
@@ -135,7 +135,7 @@ def test_crossing_prices_set_aside_a_bounded_number_in_a_row_order_reports_alway
     assert [attempt(a_report_waits) for _ in range(3)] == [False] * 3
     retry.succeeded()
     assert attempt(a_price_waits) is False
-    assert not retry.set_aside(RuntimeError("not a set-aside"), "test", logger)
+    assert not retry.set_aside(RuntimeError("not a set-aside"), "test", logger, 0.0)
 
 
 def test_an_entry_whose_answer_was_lost_is_looked_up_at_protective_priority(tmp_path):

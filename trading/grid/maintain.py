@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from trading import trailing_stop as ts
 from trading.decide import skip_kind
-from trading.gate import NOT_RECONCILED
+from trading.gate import waits_for_reconciliation
 from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
 from trading.grid.model import GridKind, GridState
@@ -260,7 +260,7 @@ def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
         refused = ctx.admit("grid_leg", margin)  # the account's entry gate, asked last
         if refused is not None:
             state = _not_opened(state, side, refused, True, ctx)
-            if refused == NOT_RECONCILED:  # ends with the reconciliation, which opens the leg
+            if waits_for_reconciliation(refused):  # ends with the reconciliation: it opens the leg
                 return state  # (it waited open_retry_s: a flat grid reopened 10 s late at start)
             return replace(state, next_open_at=ctx.now + r.open_retry_s)
         state = replace(state, open_skipped_for=None)
@@ -313,7 +313,7 @@ def _level_due(
     position when it triggers, but a level held back by blocked entries or a price already
     past it is no reason to lean on that). A reopen of the other leg (a second or so until
     its cancels are confirmed) holds the level back without shrinking the stop (two stop
-    replacements for every close of the other leg); as does a reconciliation not done yet."""
+    replacements for every close of the other leg); as do facts not current (reconcile_retry.py)."""
     r, leg = ctx.rules, state.leg(side)
     if not _entries_allowed(state) or leg.level >= r.levels or leg.ref_qty is None:
         return None
