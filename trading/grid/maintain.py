@@ -309,15 +309,15 @@ def _level_due(
 ) -> tuple[Decimal, Decimal] | None:
     """The leg's next level (price, amount) when it would be placed now, stop permitting;
     else None. Only then does the stop cover it: a stop larger than the position rests only
-    while a level is about to rest or rests (the venue cuts a reduce-only stop to the
-    position when it triggers, but a level held back by blocked entries or a price already
-    past it is no reason to lean on that). A reopen of the other leg (a second or so until
-    its cancels are confirmed) holds the level back without shrinking the stop (two stop
-    replacements for every close of the other leg); as do facts not current (reconcile_retry.py)."""
+    while a level is about to rest or rests (the venue cuts a reduce-only stop to the position
+    when it triggers; a level held back by blocked entries or a price past it is no reason to
+    lean on that). Held back without shrinking the stop (2 replacements for a close of the
+    other leg): by its reopen, facts not current (reconcile_retry.py), the venue listing it flat."""
     r, leg = ctx.rules, state.leg(side)
     if not _entries_allowed(state) or leg.level >= r.levels or leg.ref_qty is None:
         return None
-    if waits and (_level_throttled(state, side, ctx) or not ctx.reconciled):
+    if waits and (_level_throttled(state, side, ctx) or not ctx.reconciled
+                  or state.unconfirmed_of(side) is not None):
         return None
     target = _level_target(state, side, price, ctx)
     amount = _level_amount(state, side, ctx)
