@@ -439,8 +439,8 @@ class DecisionLoop:
         """Publish the current immutable state (or `state`, a message still being decided);
         the status dump builds the view from it."""
         state = self.state if state is None else state
-        published = Published(state, self.last_tick_at, self.reconciled, self.core.view,
-                              self.priced_at)
+        published = Published(state, self.last_tick_at, self._retry.current(  # a stale one:
+            self.reconciled, self.clock()), self.core.view, self.priced_at)  # NOT RECONCILED
         self.published = published
         if self._publish_to is not None:
             self._publish_to(published)

@@ -97,10 +97,12 @@ def test_entries_wait_once_the_owed_reconciliation_was_set_aside_too_long(tmp_pa
             later[0] = ASIDE_GRACE_S + 1
             r.ref.tell(ExternalSignal(side=Side.LONG, signal_id="sig-stale", reason="external"))
             assert _outcome(r, "sig-stale") == FACTS_STALE
+            assert not r.view().reconciled  # the status says it (and alerts: reconcile_watch)
             assert CREATE["bybit"] not in r.paths()
             r.ref.tell(Timer())  # the owed reconciliation succeeds: entries go on
             r.ref.tell(ExternalSignal(side=Side.LONG, signal_id="sig-after", reason="external"))
             assert _outcome(r, "sig-after") == "entered"
+            assert r.view().reconciled
     finally:
         logger.remove(sink)
     (line,) = [x for x in lines if "SignalSkipped" in x and "sig-stale" in x]
