@@ -220,7 +220,8 @@ def summary(result: RunResult, trades: list[Trade], eq: Equity) -> dict[str, Any
         "max_drawdown_pct": dd_pct,
         "sharpe_daily": sharpe,
         "sortino_daily": sortino,
-        "profit_factor": (sum(wins, ZERO) / gross_loss) if gross_loss > 0 else None,
+        # a ratio, a JSON number as the others (README, Options); not money
+        "profit_factor": float(sum(wins, ZERO) / gross_loss) if gross_loss > 0 else None,
         "exposure_pct": exposure(spans, first, last) * 100,
         "avg_hold_s": sum(holds) / len(holds) if holds else None,
         "longest_losing_streak": longest_losing_streak(trades),

@@ -78,3 +78,19 @@ def test_json_output_of_a_run_and_a_sweep_has_no_scientific_notation(
     assert len(rows) == 2 and rows[0]["summary"]["open_pnl"] == "0.00000000"
     assert not [s for r in rows for s in _strings(r["summary"]) if SCIENTIFIC.fullmatch(s)]
     assert json.loads((tmp_path / "sweep" / "ranking.json").read_text()) == rows
+
+
+def test_ratios_are_json_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """README (Options): ratios (win rate, drawdown %, Sharpe, ...) are JSON numbers. Found by a
+    new user's walk through the README: the profit factor, a ratio, came out as 28 digits of
+    Decimal text ("3.162703496534043230420317973"), so `jq '.summary.profit_factor > 2'`
+    compared a string."""
+    code = cli.dispatch(bot.parser().parse_args(
+        ["backtest", "--config", str(EXAMPLE), "--to", "2018-01-12", "--no-charts",
+         "--no-progress", "--json", "--out", str(tmp_path)]))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    summary = json.loads(out)["summary"]
+    ratios = ("win_rate", "max_drawdown_pct", "sharpe_daily", "profit_factor", "exposure_pct")
+    assert all(summary[key] is not None for key in ratios), summary
+    assert {key: type(summary[key]) for key in ratios} == dict.fromkeys(ratios, float)

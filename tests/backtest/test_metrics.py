@@ -327,7 +327,7 @@ def test_trade_figures_match_a_hand_computation_across_two_symbols(tmp_path: Pat
     assert [Decimal(t["net_pnl"]) for t in rep["trades"]] == [win, loss_b, loss_a]
     assert (s["trades"], s["win_rate"], s["net_pnl"]) == (3, 1 / 3, win + loss_b + loss_a)
     assert s["fees"] == Decimal("0.11055") + Decimal("0.11") + Decimal("0.1100275")
-    assert s["profit_factor"] == win / -(loss_b + loss_a)
+    assert s["profit_factor"] == pytest.approx(float(win / -(loss_b + loss_a)))
     assert s["exposure_pct"] == pytest.approx(50.0)
     assert s["avg_hold_s"] == pytest.approx((2 + 3 + 2) * 3600 / 3)
     assert s["longest_losing_streak"] == 2

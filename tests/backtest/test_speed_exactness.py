@@ -116,15 +116,18 @@ EXPECTED = {
                 "7f6466d25ffe72dc44eb1866e437ffff50199898258e775757573e5943b1e2a4",
                 # report.json gained "warnings" (13 here); without that key it is 391751...786f.
                 # Decimals written plain since session 28: "open_pnl" "0E-8" -> "0.00000000",
-                # the only change (the old writer on the same report gives 8546ae...0383)
-                "b68cf07876bb01539f5913f61db30a90900791e397afdf908cde24008ee44a18"),
+                # the only change (the old writer on the same report gives 8546ae...0383).
+                # "profit_factor" a JSON number since session 50 (was Decimal text), the only
+                # change: with the Decimal text put back the report gives b68cf0...4a18
+                "073f5a6f6797db7288aea05192c57b1fc5e2d1b7364e4f133548760ffcdd1a05"),
     # The grid's two digests were re-taken when the paper matcher began to act on the orders
     # one point crosses in the order the price reaches them, not oldest first (exchange/paper/
     # engine.py `on_point`: a level between a leg and its stop fills before the stop): the same
     # 615 trades; the old digests (c48a99...c5bc, a4c815...8397) come back with oldest first.
     "hedge_grid": (3_000, 615,
                    "31ad90218a9ba63e79cdd8101f09e5495f643b74efd594365b8d7de9240ba3e1",
-                   "2681eab4be443a9c4c7b76c677fe14b7b0ddc737f8e9917be6e8a722c21fe949"),
+                   # profit_factor a JSON number (session 50); with its Decimal text: 2681ea...e949
+                   "6e327d3147de71c114627edace8b0a30e80e6838e9114480f87fca5a9e70f9b1"),
 }
 
 
