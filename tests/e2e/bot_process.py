@@ -6,8 +6,11 @@ import atexit
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +107,50 @@ def log_tails(data_dir: Path, lines: int = 30) -> str:
     for log in sorted((data_dir / "logs").rglob("*.log")):
         out += [f"--- {log}", *log.read_text(errors="replace").splitlines()[-lines:]]
     return "\n".join(out) or f"(no logs under {data_dir / 'logs'})"
+
+
+def count_rows(db_path: Path, sql: str, *params: Any) -> int:
+    """The first column of `sql`'s first row in the SQLite file at `db_path`, read-only while a
+    bot writes it; 0 before the bot made the file or its schema (this process never creates
+    it: the bot makes it, with its own mode)."""
+    if not db_path.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)) as db:
+            row = db.execute(sql, params).fetchone()
+    except sqlite3.OperationalError:  # no schema yet (or a write holds it past the timeout)
+        return 0
+    return int(row[0] or 0) if row else 0
+
+
+def run_until(config: Path, data_dir: Path, done: Callable[[subprocess.Popen], Any], message: str,
+              *, timeout: float = 120, env: dict[str, str] | None = None) -> str:
+    """`bot.py run` (no --duration) until `done(the bot's process)` holds or the bot exits by
+    itself, then a SIGTERM; asserts the bot exited 0 (and not before `done`) and returns its
+    stderr. A test needing some activity waits for that activity, not for a fixed run length:
+    the run loop's clock starts while the actors may still be starting, and a stall of a few
+    seconds on a loaded machine ended a fixed run before the activity (the test then failed
+    on a count). A `done` that never holds fails the wait, naming `message`, with the logs'
+    tails. Its stderr goes to a file beside `data_dir` (a pipe nobody reads while it runs
+    could fill and block it)."""
+    stderr = data_dir.parent / f"{data_dir.name}.stderr"
+    proc = start_bot(config, data_dir, env=env, stderr_to=stderr)
+    try:
+        try:
+            wait_until(lambda: proc.poll() is not None or done(proc), timeout=timeout,
+                       interval=0.3, message=message)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{log_tails(data_dir)}") from None
+        exited_alone = proc.poll() is not None
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = stderr.read_text(errors="replace")
+    assert proc.returncode == 0, err[-2000:]
+    assert not exited_alone, f"the bot exited before {message}: {err[-2000:]}"
+    return err
 
 
 BYBIT_MARKETS = "/v5/market/instruments-info"
