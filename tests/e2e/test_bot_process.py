@@ -43,16 +43,16 @@ def checkout_version() -> str:
     return f"{head}-dirty.{hashlib.sha256(diff).hexdigest()[:8]}" if diff else head
 
 
-def test_run_status_lock_and_duration(config, tmp_path):
+def test_run_status_lock_and_stop(config, tmp_path):
     data = tmp_path / "data"
     launched = time.time()
-    proc = start_bot(config, data, "--duration", "20")
+    # no --duration: stopped by SIGTERM once everything below was seen (a fixed 20 s run could
+    # end before a position opened when the bot stalled on a loaded machine; `--duration`
+    # ending a run is checked by the two tests after this one)
+    proc = start_bot(config, data)
     second = None
     try:
-        # a second instance on the same data dir is refused and names the PID. Started as soon
-        # as the first one's status exists (its lock is taken before that), so the second's own
-        # start (~7 s on a loaded machine) never outlasts the first's duration: started after
-        # the checks below, with 12 s, it could find the lock free and run on
+        # a second instance on the same data dir is refused and names the PID
         wait_status(config, data, lambda s: s["bot"]["pid"] == proc.pid, message="first status")
         second = start_bot(config, data)
         s = wait_status(config, data, lambda s: s["bot"]["running"] and all(
@@ -74,6 +74,8 @@ def test_run_status_lock_and_duration(config, tmp_path):
             assert sample["health"]["ts_coverage"] == 1.0, sample["health"]
         opened = [a for a in s["actors"] if a["position"]]
         assert all(a["stop_price"] and a["trailing"] for a in opened)
+        assert proc.poll() is None  # still running: the stop below is the test's SIGTERM
+        proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     finally:
         for started in (proc, second):
@@ -128,6 +130,13 @@ def test_after_kill_9_the_next_start_succeeds_at_once(config, tmp_path):
     again = start_bot(config, data, "--duration", "3")
     _, err = again.communicate(timeout=60)
     assert again.returncode == 0, err[-2000:]
+    # `--duration` ended the run by itself, as gracefully as a SIGTERM (every actor stopped)
+    bot_log = (data / "logs" / "bot.log").read_text()
+    assert "duration reached; stopping" in bot_log and "bot stopped" in bot_log.splitlines()[-1]
+    for sym in SYMBOLS:
+        path = data / "logs" / (sym.replace("/", "_").replace(":", "_") + ".log")
+        assert "stopped" in path.read_text().splitlines()[-1], sym
+    assert status(config, data)["bot"]["running"] is False
 
 
 def test_startup_errors_are_one_line_and_non_zero(tmp_path):
