@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.bot_process import count_rows, run_until, status_now
+from tests.e2e.bot_process import count_rows, run_until
 
 pytestmark = pytest.mark.slow
 EVENTS = "SELECT count(*) FROM events WHERE type = ?"
@@ -83,14 +83,6 @@ def _went_through_stops(data: Path) -> bool:
             and count_rows(data / "paper_exchange.sqlite", FILLED_ORDERS) >= 20)
 
 
-def _all_reconciled(data: Path, pid: int) -> bool:
-    """The status of the bot with `pid` (not the one before it) shows every actor running on
-    a reconciled state."""
-    s = status_now(data)
-    return bool(s and s["bot"]["pid"] == pid and s["actors"] and all(
-        a["state"] == "running" and a["reconciled"] for a in s["actors"]))
-
-
 def _events(data: Path) -> dict[tuple[str, str], list[tuple[str, dict]]]:
     by: dict[tuple[str, str], list[tuple[str, dict]]] = defaultdict(list)
     with sqlite3.connect(data / "bot.sqlite") as db:
@@ -121,17 +113,10 @@ def test_ledger_equals_the_exchanges_fills_per_order(run: Path):
     assert len(exchange) >= 20
     wrong = {cid: (exchange.get(cid), mine) for cid, mine in ledger.items() if exchange.get(cid) != mine}
     assert wrong == {}, f"{len(wrong)} of {len(ledger)} booked orders differ: {list(wrong.items())[:3]}"
-    # fills the exchange made after the bot's last look (it stopped) are booked by the next
-    # start's reconciliation, exactly, and nothing is booked twice
-    unbooked = set(exchange) - set(ledger)
-    # stopped once every actor of this start reconciled, not after a fixed --duration (2 s):
-    # the run loop's clock starts while the actors may still be starting
-    run_until(run.parent / "grid.toml", run, lambda proc: _all_reconciled(run, proc.pid),
-              "every actor of the next start reconciled")
-    ledger, exchange = _ledgers(run)
-    late = {cid: (exchange.get(cid), ledger.get(cid)) for cid in unbooked
-            if exchange.get(cid) != ledger.get(cid)}
-    assert late == {}, f"fills left for the next start, still not booked right: {late}"
+    # Fills made while the bot was down, booked by the next start: not checkable here (the
+    # paper exchange fills only while the bot runs, so a clean stop leaves none: the check that
+    # stood here compared an empty set in every run). tests/e2e/test_chaos_grid.py checks it
+    # across SIGKILLs (its "ledger" check: per order, the bot's fills equal the exchange's).
 
 
 def test_no_leg_opens_twice_in_one_message_and_every_growth_places_its_stop(run: Path):
