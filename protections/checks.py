@@ -87,10 +87,20 @@ class DailyLossLimit(_AccountTrip):
         super().__init__(limit=limit)
         self.tripped_limit: Decimal | None = None
         """The limit the trip stands against (None: saved by a version that did not say)."""
+        self.lapsed: dict[str, Any] | None = None
+        """The last trip a new UTC day ended (its state): a wall clock stepped back into its
+        day puts it in force again, not alerted again. Found by review: a clock stepped forward
+        over midnight for a pass and back (a bad NTP answer) ended the trip, and the step back
+        tripped it anew: a second alert and journal row for the same loss."""
 
     def evaluate(self, totals: LedgerTotals, now: float) -> list[Trip]:
         if self.tripped_since is not None and day_start(now) > day_start(self.tripped_since):
+            lapsed = super().state() | {"limit": self.state()["limit"]}
             self._clear()  # the reset rule: a new UTC day
+            self.lapsed = lapsed
+        elif (self.tripped_since is None and self.lapsed is not None
+              and day_start(now) <= day_start(_time(self.lapsed["tripped_since"]))):
+            self.restore(self.lapsed)  # the clock stepped back into the trip's day
         if self.tripped_since is not None and (self.tripped_limit is None
                                                or self.limit > self.tripped_limit):
             if -totals.day_net < self.limit:
@@ -103,16 +113,16 @@ class DailyLossLimit(_AccountTrip):
         return []
 
     def _trip(self, now: float, reason: str) -> list[Trip]:
-        self.tripped_limit = self.limit
+        self.tripped_limit, self.lapsed = self.limit, None
         return super()._trip(now, reason)
 
     def _clear(self) -> None:
         super()._clear()
-        self.tripped_limit = None
+        self.tripped_limit = self.lapsed = None
 
     def state(self) -> dict[str, Any]:
         limit = None if self.tripped_limit is None else str(self.tripped_limit)
-        return {**super().state(), "limit": limit}
+        return {**super().state(), "limit": limit, "lapsed": self.lapsed}
 
     def restore(self, data: dict[str, Any]) -> None:
         super().restore(data)
@@ -120,6 +130,11 @@ class DailyLossLimit(_AccountTrip):
         self.tripped_limit = None if limit is None else Decimal(str(limit))
         if self.tripped_limit is not None and not self.tripped_limit.is_finite():
             raise ValueError(f"daily_loss_limit: saved limit {limit!r} is not a number")
+        lapsed = data.get("lapsed")
+        if lapsed is not None:
+            _time(lapsed["tripped_since"])  # a saved lapsed trip that is not one: unreadable
+        self.lapsed = None if lapsed is None else {k: lapsed.get(k) for k in
+                                                   ("tripped_since", "reason", "limit")}
 
     def reset(self, totals: LedgerTotals, now: float) -> None:
         totals.reset_daily(now)
