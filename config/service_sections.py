@@ -52,6 +52,9 @@ class TelegramSettings(_Section):
         if self.enabled and not self.chat_ids:
             raise _cross("chat_ids", "list at least one chat id to notify (telegram.enabled = "
                          "true)")
+        if self.retry_max_s < self.retry_initial_s:  # accepted, the larger silently the cap
+            raise _cross("retry_max_s", f"must be >= telegram.retry_initial_s "  # (review)
+                         f"({self.retry_initial_s:g}): waits double up to it")
         return self
 
     @field_validator("chat_ids")

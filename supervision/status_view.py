@@ -140,7 +140,8 @@ def _section(status: dict[str, Any]) -> Group:
         where = f" {p['symbol']}" if p.get("symbol") else ""
         parts.append(
             Text(
-                f"PROTECTION {p['name']}{where}: {p['reason']} (since {_ts(p['tripped_since'])})",
+                f"PROTECTION {p['name']}{where}: {p['reason']} (since {_ts(p['tripped_since'])}"
+                + (f", until {_ts(p['until'])})" if p.get("until") is not None else ")"),
                 style="red",
             )
         )

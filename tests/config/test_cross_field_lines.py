@@ -35,6 +35,8 @@ CASES = [
     (SYMBOLS + '[signals]\nenabled = true\ntoken_env = ""\n', 5,
      ("signals.token_env", "signals.http_enabled")),
     (SYMBOLS + "[telegram]\nenabled = true\n", 4, ("telegram.chat_ids", "telegram.enabled")),
+    (SYMBOLS + "[telegram]\nretry_initial_s = 120\nretry_max_s = 0.5\n", 5,
+     ("telegram.retry_max_s", "telegram.retry_initial_s")),
     ('strategy.entry_z = 2.5\n[[accounts]]\nname = "a"\nsymbols.list = ["BTC/USDT:USDT"]\n'
      '[[accounts]]\nname = "b"\nsymbols.list = ["ETH/USDT:USDT"]\n[accounts.strategy]\n'
      'window = 50\nentry_z = 0.2\n', 10,

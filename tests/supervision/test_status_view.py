@@ -52,3 +52,16 @@ def test_unknown_pnl_and_a_strategy_off_are_shown_in_order():
         "STRATEGY OFF BTC/USDT:USDT: strategy raised ValueError at entry")]
     assert at == sorted(at), table
     assert "realized today" not in table, table
+
+
+def test_a_paused_symbol_shows_when_its_pause_ends():
+    """A stop-loss guard pause has an end (`until`); the table showed only its start (found by
+    review: the status file had it, `bot.py status` did not say it)."""
+    pause = {"name": "stoploss_guard", "symbol": "BTC/USDT:USDT", "tripped_since": 60.0,
+             "until": 3660.0, "reason": "3 stop losses in 3600s"}
+    account = {**ACCOUNT, "protections": [pause, *ACCOUNT["protections"]]}
+    table = render_table(combine_status({**BOT, "account": "main"}, {"main": account}, 5.0,
+                                        grouped=False))
+    assert ("PROTECTION stoploss_guard BTC/USDT:USDT: 3 stop losses in 3600s (since "
+            "1970-01-01T00:01:00Z, until 1970-01-01T01:01:00Z)") in table, table
+    assert "(since 1970-01-01T00:00:01Z)" in table  # no end: a day's trip ends at midnight
