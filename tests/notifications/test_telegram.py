@@ -245,3 +245,21 @@ def test_a_stranger_sending_commands_in_a_loop_is_one_log_line(fake, lines):
         assert fake.texts(99) == [] and bot.paused_by == []  # type: ignore[attr-defined]
     finally:
         bot.stop()
+
+
+def test_an_alert_is_sent_as_plain_text_its_markup_characters_as_they_are(fake):
+    """README (Telegram): "Messages are sent as plain text (no `parse_mode`): a symbol or reason
+    is never read as markup". With a `parse_mode` Telegram would render `*`, `_`, `<b>` and
+    `[..](..)` (or refuse the message as unparsable markup: a lost alert); no test held it."""
+    bot = make_bot(fake, commands=False)
+    bot.start()
+    try:
+        reason = "close failed: <b>-2019</b> *Margin_is_insufficient* [see](http://x.invalid/_a_)"
+        bot.on_alert({"kind": "escalation", "symbol": "1000PEPE/USDT:USDT", "message": reason,
+                      "account": "alpha"})
+        wait_until(lambda: len(fake.messages) == 2, timeout=10, message="both chats notified")
+        for body in fake.messages:
+            assert "parse_mode" not in body, body
+            assert body["text"] == f"ESCALATION alpha 1000PEPE/USDT:USDT: {reason}", body
+    finally:
+        bot.stop()
