@@ -5,10 +5,9 @@ calling actor's liveness mark before the sleep, and the actor's fence is checked
 a replaced incarnation's retry never goes out (`exchange/fence.py`). A read that may be set aside
 (a reconciliation's, `exchange/fence.py` `preemptible`) backs off in steps and is set aside at
 any of them when its actor has an order report waiting: a removed stop's report waited out the
-whole sleep before (up to 12 s at the fourth attempt), as it once waited out the rate budget.
-Order creation has its own
-recovery (see `CcxtGateway._submit`), because a failed create must be looked up by clientOrderId
-before anything is resent.
+whole sleep before (up to 6 s before the fourth retry, with jitter), as it once waited out the
+rate budget. Order creation has its own recovery (see `CcxtGateway._submit`), because a failed
+create must be looked up by clientOrderId before anything is resent.
 """
 
 from __future__ import annotations
