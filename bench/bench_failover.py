@@ -13,6 +13,11 @@ longest exchange request): 3.5-5.5 s after the kill (it falls between two renewa
 apart), then the account's restore and reconcile.
 
     BOT_TEST_PG_URL=postgresql://... python bench/bench_failover.py [--kills 40] [--seed 13]
+        [--keep DIR]
+
+--keep DIR runs in DIR (created, never deleted) instead of a temporary directory, so the nodes'
+logs and outputs (DIR/n0/logs, DIR/n0.out, ...) and the paper server's store stay for a look
+after the run (without it every log of an anomalous run was gone when the run ended).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import argparse
 import os
 import sys
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,6 +40,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kills", type=int, default=40)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="run in DIR and keep it (the nodes' logs), not a temporary dir")
     args = parser.parse_args()
     url = os.environ.get("BOT_TEST_PG_URL", "")
     if not url:
@@ -44,8 +52,11 @@ def main() -> int:
                       timeout_ms=d.exchange_timeout_ms)
     print(f"default lease settings: ttl {timings.ttl_s}s, safety margin {timings.margin_s}s, "
           f"exchange timeout {timings.timeout_ms} ms; {args.kills} kills, seed {args.seed}")
-    with tempfile.TemporaryDirectory(prefix="bench_failover_") as tmp, \
-            fresh_database(url) as db_url:
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    where = (nullcontext(str(args.keep)) if args.keep is not None
+             else tempfile.TemporaryDirectory(prefix="bench_failover_"))
+    with where as tmp, fresh_database(url) as db_url:
         run = FailoverRun(root=Path(tmp), pg_url=db_url, timings=timings, seed=args.seed,
                           storage_on_postgres=True)
         try:
