@@ -9,8 +9,9 @@ what tests/cluster/test_failover_kill.py checks (no client id twice on the excha
 position keeps its stop, ledger == exchange fills, no epoch sending after the next began).
 
 The default timings: lease_ttl_s 3, exchange_timeout_ms 2500 (the takeover waits expiry + the
-longest exchange request): 3.5-5.5 s after the kill (it falls between two renewals, ttl/3
-apart), then the account's restore and reconcile.
+longest exchange request): 4.5-5.5 s after the kill (the last renewal came up to ttl/3 before
+it: expiry 2-3 s after the kill, + 2.5 s), then the account's restore and reconcile. A node that
+starts after the kill waits ttl + grace (5.5 s) from its own first look at the lease row.
 
     BOT_TEST_PG_URL=postgresql://... python bench/bench_failover.py [--kills 40] [--seed 13]
         [--keep DIR]
