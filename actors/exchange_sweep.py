@@ -62,10 +62,14 @@ def in_flight(state: Any) -> bool:
                for o in getattr(state, "orders", ()) or ())
 
 
-def moves_position(command: Any) -> bool:
-    """True for the placing of a live market order (`IN_FLIGHT`): its actor publishes its state
-    before sending it, so a sweep sees the order in flight, not a size the venue has first."""
-    return isinstance(command, PlaceOrder) and command.order.purpose in IN_FLIGHT
+def publishes_first(command: Any) -> bool:
+    """True for the placing of any order: its actor publishes its state before sending it, so
+    a sweep sees a market order (`IN_FLIGHT`) in flight, not a size the venue has first, and
+    owns any order the venue lists before its answer is handled (found in session 50's
+    failover bench: only market orders were published first, and a sweep whose read landed
+    while a new stop's answer was on its way warned `open order ...-48s owned by no live
+    order; reconciling` 22 ms before that stop's StopPlaced)."""
+    return isinstance(command, PlaceOrder)
 
 
 def differences(views: Mapping[str, Any], symbols: list[str], positions: list[VenuePosition],

@@ -36,7 +36,7 @@ from actors.command_queue import send_next
 from actors.cores import Core
 from actors.correlation import new_correlation_id
 from actors.entry_gate import AccountGate, exposure_of
-from actors.exchange_sweep import moves_position
+from actors.exchange_sweep import publishes_first
 from actors.first_read import FirstRead
 from actors.funding_feed import FundingPaid
 from actors.funding_feed import book as book_funding
@@ -327,7 +327,7 @@ class DecisionLoop:
                 if not pending:  # one command, its results decided (actors/command_queue.py)
                     if (marked := cancelling(self.state, queued[0], self.clock())) is not None:
                         self._publish(marked)  # a stop's cancel: never read as a stop lost
-                    elif moves_position(queued[0]):
+                    elif publishes_first(queued[0]):
                         self._publish()  # the sweep sees it in flight (actors/exchange_sweep.py)
                     pending.extend(send_next(queued, self.state, self.execute, self.log,
                                              self.entries_blocked))

@@ -115,7 +115,8 @@ def venue(tmp_path: Path, venue_id: str, n: int) -> Iterator[Rig]:
 
 @contextmanager
 def actors(rig: Rig, first_read: FirstRead | None) -> Iterator[dict[str, Any]]:
-    """One actor per symbol, started at once; yields their views once every one reconciled."""
+    """One actor per symbol, started at once; yields their views once every one reconciled
+    and protected what it holds."""
     repo = Repository(rig.tmp / "bot.sqlite")
     views: dict[str, Any] = {}
     risk = make_rules(amend_stops=rig.gateway.can_amend_stops).risk
@@ -130,9 +131,12 @@ def actors(rig: Rig, first_read: FirstRead | None) -> Iterator[dict[str, Any]]:
     try:
         for symbol in rig.symbols:
             SymbolActor.start(symbol, deps)
+        # a reconciled view may show an adopted position whose stop's answer is on its way
+        # (published before the stop is sent, actors/loop.py `publishes_first`): wait for it
         wait_until(lambda: all(views.get(s) is not None and views[s].reconciled
+                               and (views[s].view().position is None or views[s].view().protected)
                                for s in rig.symbols), timeout=60,
-                   message="every actor reconciled")
+                   message="every actor reconciled, each position it holds protected")
         yield views
     finally:
         pykka.ActorRegistry.stop_all()

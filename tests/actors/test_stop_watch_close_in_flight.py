@@ -1,7 +1,7 @@
 """A stop the venue cancelled while its position's close is in flight is said at INFO, not as a
 lost stop. Bybit cancels a reduce-only stop once the position it reduces is gone; a round of
 the stop watch that looked while the actor's own close (published before it is sent, `loop.py`
-`moves_position`) was in flight logged `WARNING stop X is canceled on the exchange` (a live
+`publishes_first`) was in flight logged `WARNING stop X is canceled on the exchange` (a live
 one-way chaos review): a person reading the log takes it for a position that lost its stop.
 The actor handles the report correctly, so it is still told; only the line changes. A stop
 cancelled with no close in flight still warns (`test_stop_watch_closed_position.py`).
