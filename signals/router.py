@@ -103,6 +103,8 @@ class SignalRouter:
         """Set by `stop_waiting` (the receiver stops): a waiting signal is answered at once."""
         self._lock = threading.Lock()
         self._ids: OrderedDict[str, None] = OrderedDict()
+        self._settling: dict[str, threading.Event] = {}
+        """Ids claimed by a request still being handled: set once it settles (`_settle`)."""
         self.counts: dict[str, int] = {}
 
     # -- entry points --------------------------------------------------------------------------
@@ -117,12 +119,14 @@ class SignalRouter:
         """A decoded JSON value; `received`: when it reached the bot (None: now). A feed's
         message waits behind the one before it: its age counts from its arrival."""
         sid: str | None = None
+        claimed = False
         started = self.clock()
         received = started if received is None else min(received, started)
         try:
             sid = parsing.signal_id_of(obj)
-            if self._claim_is_duplicate(sid):
+            if self._claim_is_duplicate(sid, source):
                 return self._duplicate(sid, obj, source)
+            claimed = True
             return self._route(parsing.parse(obj), source, received, started)
         except Rejected as rej:
             symbol = self._journal_symbol(obj)
@@ -145,6 +149,9 @@ class SignalRouter:
                     reason=f"internal error: {type(exc).__name__}",
                 )
             )
+        finally:
+            if claimed and sid is not None:  # received or freed: a resend waiting is judged now
+                self._settle(sid)
 
     def knows(self, signal_id: str) -> bool:
         """This id was already received here (in memory or in the journal)."""
@@ -170,14 +177,50 @@ class SignalRouter:
         self._closing.set()
 
     # -- steps ---------------------------------------------------------------------------------
-    def _claim_is_duplicate(self, sid: str) -> bool:
+    def _claim_is_duplicate(self, sid: str, source: str) -> bool:
+        """Claim `sid` for this request, or True: it was received (in memory or the journal).
+        A request with an id an earlier one holds and has not settled yet (waiting for a
+        starting actor, writing the journal) waits for that outcome: the earlier may end not
+        traded and free its id, and "duplicate" would then tell the resend's sender that a
+        signal nobody traded was received (a sender retrying within START_WAIT_S lost it).
+        A feed's message is not held (NOT_HELD): it is judged a duplicate at once, as before."""
+        wait_s = 0.0 if source in NOT_HELD else self.start_wait_s + self.max_age_s
+        deadline, told = self.monotonic() + wait_s, False
+        while True:
+            with self._lock:
+                earlier = self._settling.get(sid)
+                if earlier is None:
+                    if sid in self._ids:
+                        return True
+                    self._ids[sid] = None
+                    self._settling[sid] = threading.Event()
+                    while len(self._ids) > MEMORY_IDS:
+                        self._ids.popitem(last=False)
+                    break
+            left = deadline - self.monotonic()
+            if left <= 0:
+                return True  # undecided past every bound of the earlier request: as before
+            if not told:
+                told = True
+                self.log.info("signal {} from {}: an earlier request with this id is still "
+                              "being handled; waiting for its outcome", sid, source)
+            earlier.wait(left)
+        try:
+            seen = bool(self._seen(sid))
+        except BaseException:
+            self._release(sid)
+            self._settle(sid)
+            raise
+        if seen:
+            self._settle(sid)  # received before (a restart ago): the id stays claimed
+        return seen
+
+    def _settle(self, sid: str) -> None:
+        """This request's claim on `sid` is decided (kept: received; or freed)."""
         with self._lock:
-            if sid in self._ids:
-                return True
-            self._ids[sid] = None
-            while len(self._ids) > MEMORY_IDS:
-                self._ids.popitem(last=False)
-        return bool(self._seen(sid))
+            done = self._settling.pop(sid, None)
+        if done is not None:
+            done.set()
 
     def _route(self, req: SignalRequest, source: str, received: float,
                started: float) -> Outcome:
