@@ -16,8 +16,8 @@ What it guarantees, for both styles:
   look at owed fees when due (actors/reconcile_retry.py), then the core's duties (`TimerFired`);
 - prices come through the symbol's price slot (the latest wins; a crossing price it replaced is
   decided first) and skip `decide` inside the core's quiet band (the grid has none);
-- entries wait before the first successful reconciliation and after one failed; one set aside
-  is owed, no failure: entries go on ASIDE_GRACE_S (trading/gate.py, reconcile_retry.py);
+- entries wait before the first successful reconciliation, after one failed or one for doubt set
+  aside; a routine one set aside is owed: entries go on ASIDE_GRACE_S (reconcile_retry.py);
   each asks the account's gate (actors/entry_gate.py); each commit settles the exposure.
 """
 
@@ -296,8 +296,8 @@ class DecisionLoop:
         except Fenced:
             raise  # this incarnation was replaced: it decides nothing more (no Timer duties)
         except Exception as exc:  # noqa: BLE001 - exchange unreachable: trade nothing new, retry
-            aside = self._retry.set_aside(exc, reason, self.log, self.clock())  # owed: the
-            self.reconciled = self.reconciled and aside  # facts stand a while; failures block
+            aside = self._retry.set_aside(exc, reason, self.log, self.clock())  # routine: owed
+            self.reconciled = self.reconciled and aside and not self._retry.doubted(reason)
             failed = None if aside else self._retry.failed(exc, reason, self.clock(), self.log)
             if failed is not None:  # not temporary: the core escalates a pending close
                 self.apply(failed)

@@ -37,6 +37,13 @@ CANCEL_FAILED = "a cancel failed: look again"
 """The heartbeat's reason to reconcile after a cancel failed for a temporary reason."""
 FEE_UNKNOWN = "fee unknown"
 """The heartbeat's reason to look at orders whose fee is owed (`fee_look`)."""
+ROUTINE = frozenset({"periodic", "retry"})
+"""Reasons of a reconciliation nothing cast doubt on (the supervisor's periodic one; the
+Timer's retry of one owed or failed): set aside, it is owed and entries go on the last verified
+facts a while (`set_aside`). Any other reason is doubt about the facts (the position stream or
+the sweep differs, an unknown fill, a report not read, a stop not found on the venue, a cancel
+failed, a resume): set aside, entries wait until it succeeds (found by review in the paper
+chaos campaign: an entry went on top of a position the venue's stream had just reported)."""
 MAX_SET_ASIDE = 3
 """Reconciliations set aside in a row (`ReconcileRetry.set_aside`) after which a price leaving
 the quiet band no longer sets the next one aside (a trending price would starve it); an order
@@ -138,16 +145,25 @@ class ReconcileRetry:
 
     def set_aside(self, exc: BaseException, reason: str, log: Any, now: float) -> bool:
         """Whether `exc` set the reconciliation aside for an order report or a crossing price
-        (`Preempted`): no failure, nothing sent was lost; the actor handles it next. The caller
-        marks one owed (`owe`; a fee look aside is not), so the next Timer tries again."""
+        (`Preempted`): no failure, nothing sent was lost; the actor handles it next. A routine
+        one (ROUTINE) is owed (`owe`): entries go on a while and the next Timer runs it. The
+        caller keeps the symbol unreconciled for one asked for by doubt (`doubted`), so entries
+        wait and the next Timer tries again; a fee look aside owes nothing."""
         if not isinstance(exc, Preempted):
             return False
         self.set_asides += 1
-        if reason != FEE_UNKNOWN:
+        if reason in ROUTINE:
             self.owe(now)
         log.info("reconciliation ({}) set aside: an order report or a crossing price is waiting "
                  "({} in a row)", reason, self.set_asides)
         return True
+
+    @staticmethod
+    def doubted(reason: str) -> bool:
+        """Whether a reconciliation with this reason was asked for by doubt about the facts:
+        set aside, it leaves the symbol unreconciled (entries wait), as every set-aside did
+        before the owed rule."""
+        return reason not in ROUTINE and reason != FEE_UNKNOWN
 
     def owe(self, now: float) -> None:
         """A reconciliation (not a fee look) was set aside: one is owed, and the Timer runs it
