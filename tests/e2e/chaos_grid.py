@@ -108,6 +108,8 @@ stop_loss_pct = 1.5
 reconcile_interval_s = 3
 [logging]
 console = false
+[dashboard]
+port = 0
 [paper]
 starting_balance_usdt = 100000
 latency_ms = 25
