@@ -150,16 +150,20 @@ def _replay(symbols: list[str], candles: dict[str, Candles], ex: SimExchange, dr
             judge: ProtectionsReplay | None = None) -> int:
     """Every point through the full path; `judge`: the protections, told before each point's
     tick and after its fills (backtest/protections.py)."""
-    first = min(candles[s].ts[0] for s in symbols)
-    ex.at(first - 1)
-    for d in drivers:
-        d.start((first - 1) / 1000)
+    # each loop starts 1 ms before its own symbol's first candle, when the replay gets there
+    # (found by review: all started before the run's first candle, so the hedge grid opened a
+    # symbol listed days later then, at its first candle's price, days before it had one)
+    waiting = sorted((candles[s].ts[0], i) for i, s in enumerate(symbols))
     streams = [_points(i, candles[s], ex.market(s).price_tick,
                        volumes.for_strategy(candles[s], d.loop.strategy))
                for i, (s, d) in enumerate(zip(symbols, drivers, strict=True))]
     merged = streams[0] if len(streams) == 1 else heapq.merge(*streams)
     points = 0
     for ts, i, raw, mark, volume in merged:
+        while waiting and waiting[0][0] <= ts:
+            first, starting = waiting.pop(0)
+            ex.at(first - 1)
+            drivers[starting].start((first - 1) / 1000)
         symbol = symbols[i]
         traded = ex.point(symbol, ts, raw, mark)
         now = ts / 1000
