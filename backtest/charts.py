@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from backtest.candles import Candles
 from backtest.engine import RunResult, holds_stops
 from backtest.files import write_private
 from backtest.metrics import Equity
@@ -98,6 +99,18 @@ def _held_levels(result: RunResult, symbol: str, which: int) -> tuple[list, list
     return xs, ys
 
 
+def _broken_at_holes(c: Candles, at: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray,
+                                                                          np.ndarray]:
+    """The close line with no price (NaN, a break) where each hole in the data starts (found
+    by review: the line went straight across a hole run with --allow-gaps, drawing prices that
+    were never replayed)."""
+    if not c.gaps:
+        return at, ys
+    starts = np.asarray([g.after_ms + c.timeframe_ms for g in c.gaps], dtype=np.int64)
+    cuts = np.searchsorted(at, starts)
+    return np.insert(at, cuts, starts), np.insert(ys.astype(float), cuts, np.nan)
+
+
 Marker = tuple[Any, float, str]
 
 
@@ -155,8 +168,9 @@ def figure(result: RunResult, eq: Equity, trades: list[Trade]) -> Any:
         # not at the candle's open: an hour's close drawn at its start showed it before the
         # trades inside that hour were made
         closes_at = np.asarray(c.ts, dtype=np.int64)[k] + 3 * c.timeframe_ms // 4
-        fig.add_trace(go.Scattergl(x=_dates(closes_at), y=closes[k], name=f"{symbol} close",
-                                   line={"width": 1}), row=row, col=1)
+        at, drawn = _broken_at_holes(c, closes_at, closes[k])
+        fig.add_trace(go.Scattergl(x=_dates(at), y=drawn, name=f"{symbol} close",
+                                   line={"width": 1}, connectgaps=False), row=row, col=1)
         entries, exits = _fills(result, symbol, trades)
         for label, marks, symbol_ in (("entries", entries, "triangle-up"),
                                       ("exits", exits, "x")):
