@@ -2,13 +2,16 @@
 take-profit inside a gap, a take-profit touched exactly, a trailing stop whose activation and
 trigger are both crossed inside one candle. Same market and settings as test_scenarios.py:
 TEST/USDT:USDT at 100, tick 0.01, 1 contract per 100 USDT entry, taker fee 0.055 %, no
-slippage, one-hour candles, path O-L-H-C up / O-H-L-C down."""
+slippage, one-hour candles, path O-L-H-C up / O-H-L-C down. Also 4h candles, and the hedge
+grid's take-profit, a resting limit order (test_metrics._grid)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
 
+from tests.backtest.test_metrics import T0 as T0_GRID
+from tests.backtest.test_metrics import _grid
 from tests.backtest.test_scenarios import HOUR, T0, EnterAt, _run
 from trading.model import Side
 
@@ -120,3 +123,29 @@ def test_an_unknown_symbols_steps_follow_the_first_open_replayed(tmp_path: Path)
         steps.append((m.price_tick, m.amount_step, m.min_cost))
     assert steps == [(Decimal("0.01"), Decimal("0.001"), Decimal(5)),
                      (Decimal("0.001"), Decimal("0.01"), Decimal(5))]
+
+
+def test_a_grid_take_profit_is_a_resting_limit_it_fills_at_its_price_in_a_gap(
+        tmp_path: Path) -> None:
+    # README (Not simulated ... Fills): the hedge grid (test_metrics._grid: level 1 %, take-profit
+    # 0.5 %) opens both legs at 100 before the first candle; c1 gaps up to 102: the long's
+    # take-profit (a sell limit at 100.50) and the short's level (a sell limit at 101.00) fill
+    # at their own prices as makers at c1's open, not at the open 102
+
+    result = _grid(tmp_path, [(100, 100, 100, 100), (102, 102, 101.9, 101.95)])
+    at_open = [(f.trade.position_side, f.trade.side, f.trade.price, f.trade.taker_or_maker)
+               for f in result.exchange.fills if f.trade.ts == T0_GRID + HOUR]
+    assert at_open == [("long", "sell", Decimal("100.50"), "maker"),
+                       ("short", "sell", Decimal("101.00"), "maker")]
+
+
+def test_a_grid_take_profit_touched_exactly_fills(tmp_path: Path) -> None:
+
+    touched = _grid(tmp_path, [(100, 100, 100, 100), (100, 100.5, 100, 100.2)])
+    assert [(f.trade.ts - T0_GRID, f.trade.price) for f in touched.exchange.fills
+            if f.trade.position_side == "long" and f.trade.side == "sell"] == [
+        (HOUR + HOUR // 2, Decimal("100.50"))]
+    (tmp_path / "b").mkdir()
+    short_of_it = _grid(tmp_path / "b", [(100, 100, 100, 100), (100, 100.49, 100, 100.2)])
+    assert [f for f in short_of_it.exchange.fills if f.trade.side == "sell"
+            and f.trade.position_side == "long"] == []
