@@ -216,8 +216,13 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
     lo = 0 if from_ms is None else _first_at_or_after(ts, from_ms)
     hi = len(ts) if to_ms is None else _first_at_or_after(ts, to_ms - step + 1)
     if lo >= hi:
+        where = f"the file covers {fmt_ms(ts[0])} .. {fmt_ms(ts[-1] + step)}"
+        if 0 < lo < len(ts) and ts[lo] - ts[lo - 1] != step:  # found by review: the span
+            # named held the range, and the line did not say it fell in a hole
+            where += (f"; the range lies in its hole from {fmt_ms(ts[lo - 1] + step)} "
+                      f"to {fmt_ms(ts[lo])}")
         raise DataError(f"{path}: no candles in the range {fmt_ms(from_ms)} .. {fmt_ms(to_ms)} "
-                        f"(the file covers {fmt_ms(ts[0])} .. {fmt_ms(ts[-1] + step)})")
+                        f"({where})")
     gaps = tuple(g for g in gaps if ts[lo] <= g.after_ms < ts[hi - 1])
     back = bisect.bisect_right(ts, ts[lo] - DAY_MS, 0, lo)
     return Candles(path=path, timeframe_ms=step, ts=ts[lo:hi], open=cols[1][lo:hi],

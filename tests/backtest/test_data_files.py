@@ -175,3 +175,23 @@ def test_data_file_refusals_name_the_symbol_and_the_file(tmp_path: Path) -> None
     assert _refusal(tmp_path, "--data", str(data)) == (
         f"--data {data}: no {cli.file_name(LTC_SYMBOL, '*')} in it (no candle data for "
         f"{LTC_SYMBOL}; bot.py download writes <SYMBOL>-<timeframe>.csv files)")
+
+
+def test_a_range_inside_a_hole_of_the_file_says_so(tmp_path):
+    """Found by review: `--from 2024-01-13T01:00 --to 2024-01-13T05:00` on a file with a hole
+    from 00:00 to 07:00 that day was refused with "(the file covers 2024-01-06 00:00 ..
+    2024-01-31 00:00)", which holds the range: the line did not say why it had no candles.
+    Hourly candles 00:00, 01:00, then 05:00, 06:00 (a hole from 02:00 to 05:00)."""
+    from backtest import candles as C
+
+    hour = 3_600_000
+    start = 1_700_000_000_000 - 1_700_000_000_000 % hour
+    path = tmp_path / "h.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n" + "".join(
+        f"{start + h * hour},100,101,99,100,1\n" for h in (0, 1, 5, 6)))
+    with pytest.raises(C.DataError, match="no candles in the range") as refused:
+        C.load(path, from_ms=start + 2 * hour, to_ms=start + 4 * hour)
+    assert str(refused.value).endswith(
+        f"(the file covers {C.fmt_ms(start)} .. {C.fmt_ms(start + 7 * hour)}; the range lies in "
+        f"its hole from {C.fmt_ms(start + 2 * hour)} to {C.fmt_ms(start + 5 * hour)})")
+    assert "\n" not in str(refused.value)
