@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -158,8 +159,13 @@ def longest_losing_streak(trades: list[Trade]) -> int:
     return best
 
 
-def group(trades: list[Trade], key: str) -> dict[str, dict[str, Any]]:
-    rows: dict[str, dict[str, Any]] = {}
+def group(trades: list[Trade], key: str,
+          names: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    """Closed trades by symbol or exit kind; `names` are listed even with no trade (found by
+    review: a configured symbol that never traded was missing from the per-symbol table, so
+    a reader could not tell it from a symbol left out of the run)."""
+    rows: dict[str, dict[str, Any]] = {
+        name: {"trades": 0, "wins": 0, "net_pnl": ZERO, "fees": ZERO} for name in names}
     for t in trades:
         name = t.symbol if key == "symbol" else t.exit_kind
         r = rows.setdefault(name, {"trades": 0, "wins": 0, "net_pnl": ZERO, "fees": ZERO})
@@ -168,7 +174,7 @@ def group(trades: list[Trade], key: str) -> dict[str, dict[str, Any]]:
         r["net_pnl"] += t.net
         r["fees"] += t.fees
     for r in rows.values():
-        r["win_rate"] = r["wins"] / r["trades"]
+        r["win_rate"] = r["wins"] / r["trades"] if r["trades"] else None
     return dict(sorted(rows.items()))
 
 

@@ -44,7 +44,7 @@ def build(result: RunResult, overrides: dict[str, Any] | None = None) -> dict[st
                        **({"missing_before_after": list(holes[sym])} if sym in holes else {})}
                  for sym, c in result.candles.items()},
         "summary": summary(result, trades, eq),
-        "per_symbol": group(trades, "symbol"),
+        "per_symbol": group(trades, "symbol", symbols_of(s)),
         "per_exit_reason": group(trades, "exit"),
         "trades": [t.as_dict() for t in trades],
         **({"warnings": {"count": len(result.log.lines),
@@ -95,7 +95,8 @@ def _group_table(title: str, first: str, rows: dict[str, dict[str, Any]]) -> Tab
     for col in (first, "trades", "win rate", "net P&L", "fees"):
         t.add_column(col, justify="left" if col == first else "right")
     for name, r in rows.items():
-        t.add_row(name, str(r["trades"]), _num(r["win_rate"] * 100, 1, " %"),
+        rate = None if r["win_rate"] is None else r["win_rate"] * 100
+        t.add_row(name, str(r["trades"]), _num(rate, 1, " %"),
                   _num(r["net_pnl"], 4), _num(r["fees"], 4))
     return t
 

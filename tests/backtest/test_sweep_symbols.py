@@ -84,3 +84,34 @@ def test_a_sweep_over_symbols_list_runs_on_a_config_naming_files_for_every_symbo
         (Path(r["report"]).parent / "report.json").read_text()) for r in rows}
     assert sorted(reports[1]["per_symbol"]) == [LTC]
     assert sorted(reports[2]["per_symbol"]) == [ETH, LTC]
+
+
+def test_a_symbol_that_never_traded_is_in_the_per_symbol_table(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by review: the per-symbol table listed only symbols with a closed trade, so a
+    configured symbol that never traded (here: a flat market, no signal) could not be told
+    from one left out of the run. It is listed with 0 trades and no win rate."""
+    data = tmp_path / "data"
+    data.mkdir()
+    eth = "ETHBTC_USDT_USDT-5m.csv"
+    (data / eth).write_bytes((SAMPLES / eth).read_bytes())
+    rows = [line.split(",") for line in (SAMPLES / eth).read_text().splitlines()[1:]]
+    (data / "LTCBTC_USDT_USDT-5m.csv").write_text(
+        "timestamp,open,high,low,close,volume\n"
+        + "".join(f"{r[0]},0.015,0.015,0.015,0.015,10\n" for r in rows))
+    config = tmp_path / "bt.toml"
+    config.write_text(f'[bot]\ndata_dir = "{tmp_path / "state"}"\n[symbols]\n'
+                      f'list = ["{ETH}", "{LTC}"]\n')
+    code = cli.dispatch(bot.parser().parse_args([
+        "backtest", "--config", str(config), "--data", str(data), "--timeframe", "5m",
+        "--to", "2018-01-12", "--no-charts", "--no-progress", "--out", str(tmp_path / "o")]))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["per_symbol"][ETH]["trades"] > 0
+    assert report["per_symbol"][LTC] == {"trades": 0, "wins": 0, "net_pnl": "0",
+                                         "fees": "0", "win_rate": None}
+    assert sum(r["trades"] for r in report["per_symbol"].values()) == report["summary"]["trades"]
+    text = (tmp_path / "o" / "report.txt").read_text()
+    row = next(line for line in text.splitlines() if f"│ {LTC} " in line)
+    assert [c.strip() for c in row.split("│")[2:4]] == ["0", "-"], row
