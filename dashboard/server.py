@@ -1,10 +1,10 @@
 """The dashboard's HTTP server: aiohttp on its own thread and event loop, bound at start (a port
 in use is one line at startup, never a silently missing dashboard).
 
-Routes: ``/`` and ``/static/*`` (the page), ``/api/*`` (JSON, see README), ``/api/events``
-(server-sent events: the status snapshot every ``push_interval_s``), ``/metrics`` (Prometheus),
-``/api/login`` / ``/api/logout`` / ``/api/session``. The token is never logged: aiohttp's access
-log is off and our log lines name only the peer and the path.
+Routes: ``/`` and ``/static/*`` (the page; ``/favicon.ico`` answers 204), ``/api/*`` (JSON, see
+README), ``/api/events`` (server-sent events: the status snapshot every ``push_interval_s``),
+``/metrics`` (Prometheus), ``/api/login`` / ``/api/logout`` / ``/api/session``. The token is
+never logged: aiohttp's access log is off and our log lines name only the peer and the path.
 
 Hostile clients: on a loopback address only a ``Host`` naming this server is served (421
 otherwise: DNS rebinding); refusals are logged at most once a second; wrong tokens slow their
@@ -123,6 +123,7 @@ class DashboardServer:
         app = web.Application(middlewares=[self._guard], client_max_size=64 * 1024)
         self.api = Api(self.source, self.refusals)
         app.add_routes([web.get("/", self._index), web.static("/static", STATIC),
+                        web.get("/favicon.ico", self._favicon),
                         web.get("/api/session", self._session), web.post("/api/login", self._login),
                         web.post("/api/logout", self._logout), web.get("/api/events", self._events),
                         web.get("/metrics", self._metrics), *self.api.routes()])
@@ -233,6 +234,11 @@ class DashboardServer:
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    async def _favicon(self, request: web.Request) -> web.Response:
+        """The page names its icon (/static/favicon.svg); a client asking the old path gets no
+        content rather than a 404 (which a browser shows as a console error on every page)."""
+        return web.Response(status=204)
 
     async def _session(self, request: web.Request) -> web.Response:
         """Whether the request is authenticated; a bearer token here is a guess like any
