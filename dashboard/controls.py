@@ -20,6 +20,10 @@ from storage.writer import writes_within
 ACCOUNT_COMMANDS = ("pause", "unpause", "kill_switch", "kill_switch_reset")
 SYMBOL_COMMANDS = ("resume", "close")
 PROTECTIONS = ("daily_loss_limit", "max_drawdown", "stoploss_guard")
+SAME = {"pause": (), "unpause": (), "kill_switch": (), "kill_switch_reset": (), "resume": (),
+        "signal": ("side",), "reset_protection": ("name",)}
+"""The args that make two pending rows of one command and symbol the same control (a signal
+row from `bot.py signal` with another side is another control)."""
 
 
 CONTROL_STORE_S = 10.0
@@ -71,14 +75,17 @@ def queue_control(account: AccountHandle, body: dict[str, Any], by: str) -> dict
         raise BadControl(f"command: unknown {command!r} (choose from: {allowed})")
     try:
         with writes_within(CONTROL_STORE_S):
-            cid = control.request(account.repo, command, str(symbol), by=by,
-                                  requested_at=time.time(), **extra)
+            # a second press of the same control while the first is still queued (a double
+            # click, a second tab) is that one, not another: a double click on "close" queued
+            # two exits, and "pause" was journaled twice (found by review in a real browser)
+            cid, new = control.request_once(account.repo, command, str(symbol), SAME[command],
+                                            by=by, requested_at=time.time(), **extra)
     except TimeoutError:
         raise Unconfirmed(f"not confirmed: account {account.name}'s database did not store "
                           f"{command} within {CONTROL_STORE_S:g}s; it stays queued and may still "
                           "be carried out: check the status before sending it again") from None
-    return {"status": "queued", "control_id": cid, "account": account.name, "command": command,
-            "symbol": symbol}
+    return {"status": "queued" if new else "already queued", "control_id": cid,
+            "account": account.name, "command": command, "symbol": symbol}
 
 
 def _check_symbol(account: AccountHandle, symbol: Any) -> None:

@@ -31,6 +31,33 @@ def request(repo: Repository, command: str, symbol: str, **args: Any) -> int:
     )
 
 
+def request_once(repo: Repository, command: str, symbol: str, same: tuple[str, ...],
+                 **args: Any) -> tuple[int, bool]:
+    """Queue a control unless the newest pending row is the same one (its command, symbol and
+    the args named in `same`): (that row's id, False) then, else (the new row's id, True). One
+    transaction on the writer thread, so two requests at once (a double click, two tabs) queue
+    one row; a row that was applied already, or another control queued after it, is no
+    duplicate (pause, unpause, pause is three)."""
+    now = time.time()
+
+    def work() -> tuple[int, bool]:
+        newest = (ControlRow.select().where(ControlRow.done_at.is_null())
+                  .order_by(ControlRow.id.desc()).first())
+        if newest is not None and newest.command == command and newest.symbol == symbol:
+            try:
+                held = json.loads(newest.args)
+            except (TypeError, ValueError, RecursionError):
+                held = None
+            if isinstance(held, dict) and all(held.get(k) == args.get(k) for k in same):
+                return int(newest.id), False
+        cid = ControlRow.insert(command=command, symbol=symbol,
+                                args=json.dumps(args, default=str), created_at=now).execute()
+        return int(cid), True
+
+    result: tuple[int, bool] = repo.writer.submit(work)
+    return result
+
+
 def take_pending(repo: Repository) -> list[tuple[int, str, str, dict[str, Any]]]:
     return [(r.id, r.command, r.symbol, json.loads(r.args)) for r in repo.read(pending_controls)]
 

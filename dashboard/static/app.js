@@ -120,7 +120,9 @@ $("#logout-btn").addEventListener("click", async () => {
 async function control(account, command, extra = {}) {
   const r = await api("/api/control", { method: "POST", headers: { "Content-Type": "application/json" },
                                         body: JSON.stringify({ account, command, ...extra }) });
-  if (r.ok) message(`${command} ${extra.symbol || ""} queued (control #${r.body.control_id}); applied at the bot's next round (bot.status_interval_s)`, true);
+  // a second press while the first is still queued (double click, another tab) is that one
+  if (r.ok) message(`${command} ${extra.symbol || ""} ${r.body.status === "already queued" ? "already queued, not sent again" : "queued"}` +
+                    ` (control #${r.body.control_id}); applied at the bot's next round (bot.status_interval_s)`, true);
   else if (r.body && r.body.status === "unconfirmed") {
     message(`${command} ${extra.symbol || ""} ${r.body.reason}`, false);  // not refused: may still apply
   } else {

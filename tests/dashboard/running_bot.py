@@ -25,7 +25,7 @@ def fast_config(path: Path, **extra: dict[str, Any]) -> Path:
     extra = {**extra, "risk": {"cooldown_after_loss_s": 0, **extra.get("risk", {})}}
     return write_config(
         path, SYMBOLS,
-        bot={"status_interval_s": 0.2},
+        bot={"status_interval_s": 0.2, **extra.pop("bot", {})},
         exchange={"poll_interval_s": 0.1},
         strategy={"window": 10, "entry_z": 1.0, "exit_z": 0.2, "min_volatility_pct": 0},
         paper={"latency_ms": 1, "step_ms": 100, "speed": 600.0},
