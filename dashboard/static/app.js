@@ -395,12 +395,15 @@ function drawEquity(node, points) {
   if (points.length > 1) {
     const ys = points.map((p) => Number(p.equity));
     const lo = Math.min(...ys), hi = Math.max(...ys), span = hi - lo || 1;
+    // labelled with the ledger's own figures, rounded as decimals like every amount here
+    // (lo.toFixed(2) read 10500.005 as 10500.00 where the KPI read 10500.01)
+    const label = (v) => fmt(points[ys.indexOf(v)].equity);
     const line = document.createElementNS(ns, "polyline");
     line.setAttribute("points", ys.map((y, i) =>
       `${(i / (ys.length - 1)) * 1000},${150 - ((y - lo) / span) * 140}`).join(" "));
     svg.append(line);
     const title = document.createElementNS(ns, "title");
-    title.textContent = `from ${lo.toFixed(2)} to ${hi.toFixed(2)}`;
+    title.textContent = `from ${label(lo)} to ${label(hi)}`;
     svg.append(title);
   }
   node.replaceChildren(svg, el("div", { class: "muted", text: points.length ?
