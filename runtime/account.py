@@ -153,7 +153,7 @@ class AccountRuntime:
             except StartupConfigError as exc:  # which account's key (found by review)
                 raise StartupConfigError(f"{self.config_key}{exc}") from exc.__cause__
         try:
-            wiring.check_symbols(self.exchange, self.symbols)
+            wiring.check_symbols(self.exchange, self.symbols, s.bot.account)
             if s.bot.mode == "live":
                 wiring.check_key(self.exchange)
         except wiring.StartupError as exc:  # a StartupConfigError stays one: its file line

@@ -18,6 +18,7 @@ from runtime.startup_error import StartupConfigError, StartupError
 from strategies.base import Strategy
 from strategies.mean_reversion import MeanReversion
 from supervision import coverage
+from trading.client_ids import check_fits
 from trading.decide import SymbolCore
 from trading.rules import MarketRules, RiskRules, Rules
 
@@ -220,9 +221,18 @@ def loaded_markets(exchange: ExchangePort, symbols: list[str]) -> dict[str, Any]
     return markets
 
 
-def check_symbols(exchange: ExchangePort, symbols: list[str]) -> None:
+def check_symbols(exchange: ExchangePort, symbols: list[str], account: str | None = None) -> None:
+    """`account`: also refuse a symbol whose client order ids would not fit with that account
+    name (any database's id tag is 4 hex digits): refused only when an actor built its rules,
+    such a symbol failed at every spawn and restart, shown as still restoring, while the bot
+    ran on (found by review of the dashboard with a symbol of a long name)."""
     markets = loaded_markets(exchange, symbols)
     for symbol in symbols:  # refusals of the file's symbols.list: its line (found by review)
+        if account is not None:
+            try:
+                check_fits(account, "ffff", symbol)
+            except ValueError as exc:
+                raise StartupConfigError(f"symbols.list: {exc}") from None
         m = markets.get(symbol)
         if m is None:
             raise StartupConfigError(_no_market(exchange, symbol))

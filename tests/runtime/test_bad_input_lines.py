@@ -364,3 +364,23 @@ def test_a_paper_store_with_an_unreadable_value_is_a_startup_line(tmp_path):
             if table == "balance":
                 con.execute("UPDATE balance SET wallet = ?", backup[0])
         con.close()
+
+
+def test_a_symbol_whose_order_ids_cannot_fit_is_refused_at_startup(tmp_path):
+    """A symbol whose client order ids would pass the venues' 36 characters with this account
+    name was refused only when its actor built its rules: the bot started, that actor failed at
+    every spawn and restart ("actor failed in spawn: ValueError: ... would be longer than 36
+    characters") and the status showed it as still restoring. Now the start is refused, in one
+    line naming the symbol (found by review of the dashboard with a long symbol name)."""
+    long = "AVERYLONGTOKENNAMETHATGOESONANDON/USDT:USDT"
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[bot]\ndata_dir = "d"\n[symbols]\nlist = ["BTC/USDT:USDT", "{long}"]\n'
+        "[dashboard]\nenabled = false\n[logging]\nconsole = false\n")
+    done = _bot("--config", str(config), "--duration", "5")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("bot.py: error: "), done.stderr
+    assert f"symbols.list: {long}: its client order ids" in done.stderr, done.stderr
+    assert "would be longer than 36 characters" in done.stderr
+    assert "Traceback" not in done.stderr
