@@ -292,7 +292,9 @@ function positionsTable(account, actors, unreadable, restoring) {
         el("td", old ? { class: "neg", text: `${price(leg.mark_price ?? p.mark_price)} (price ${fmt(age, 0)} s old)` }
                      : { text: price(leg.mark_price ?? p.mark_price) }),
         el("td", { text: t ? `${t.state} @ ${price(t.trigger_price || t.activation_price)}` : "-" }),
-        el("td", {}, button("close", account, "close", { symbol: a.symbol }, true))));
+        // a hedge grid (its legs) takes no close: the server refuses it (dashboard/controls.py)
+        el("td", p.legs ? { title: "a hedge grid trades its own levels: pause the account or use the kill switch", text: "-" }
+                        : {}, ...(p.legs ? [] : [button("close", account, "close", { symbol: a.symbol }, true)]))));
     }
   }
   if (unreadable.count) rows.push(el("tr", { class: "unknown" }, el("td", { class: "neg", colspan: "9",

@@ -3,7 +3,8 @@ dashboard server on 127.0.0.1 reading a status file, headless chromium).
 
 Found by review: the open-positions table put the position's combined figure (long + short,
 actors/grid_view.py) on both leg rows, so a long at +20 and a short at -5 read +15 and +15:
-30 USDT on the page for 15 in the status, and neither leg's own result anywhere."""
+30 USDT on the page for 15 in the status, and neither leg's own result anywhere. Nor does a leg
+row offer "close", which the server refuses for a hedge grid."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ def test_each_hedge_leg_row_shows_its_own_unrealized_pnl(tmp_path, chromium):  #
         expect(rows).to_have_count(2, timeout=10_000)
         cells = [[c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
                  for i in range(2)]
+        # no close button on a leg: the server refuses a hedge grid's close with 400 (found by
+        # review: the page offered it on every leg row)
+        assert rows.locator("button").count() == 0
     by_side = {row[1]: row for row in cells}
     assert by_side["long 2"][4] == "20.0000"
     assert by_side["short 1"][4] == "-5.0000"
