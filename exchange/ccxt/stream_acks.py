@@ -22,6 +22,14 @@ and then no user data event on that socket, which stays open ("Event: User Data 
 Expired" in the USDⓈ-M docs). ccxt.pro has no handler for that event and keeps the key as
 valid for 20 more minutes. Here the event marks its socket unconfirmed and overdue at once, and
 clears ccxt's cached key so the resubscription creates a new one.
+
+A Bybit login the venue refuses (a key revoked or expired, a permission removed) is answered
+{"op": "auth", "success": false, "ret_msg": ...} (v5). ccxt.pro 4.5.90 reads that as a plain
+ExchangeError (it looks for the op under `request`, the v3 form), so it keeps the socket's
+`authenticated` entry: every later watch on that socket waited for a login never sent again,
+until the 10 s confirm deadline closed it as "not confirmed", and each refusal was said as one
+warning per private watcher with the venue's bare code. The refused socket is now overdue at
+once with the venue's answer (one line, `login_refused`), so the next try logs in afresh.
 """
 
 from __future__ import annotations
@@ -41,6 +49,10 @@ class SubscriptionAcks:
         """Private subscriptions a socket must have had answered."""
         self.confirm_s = confirm_s
         self._now = now
+        self.login_refused = ""
+        """The venue's answer to the last refused private login (Bybit), "" before any."""
+        self.login_refusals = 0
+        """Private logins refused in a row (an accepted login starts over)."""
 
     def install(self, ex: Any) -> SubscriptionAcks:
         """Read answers and expiries in front of ccxt's handler (before the first socket opens:
@@ -52,6 +64,13 @@ class SubscriptionAcks:
             if isinstance(message, dict):
                 if bybit and message.get("op") == "subscribe" and message.get("success") is True:
                     client._stream_acks = getattr(client, "_stream_acks", 0) + 1
+                elif bybit and _op(message) == "auth":
+                    refused = _refusal(message)
+                    if refused is None:
+                        self.login_refusals = 0
+                    else:
+                        client._stream_login_refused = self.login_refused = refused
+                        self.login_refusals += 1
                 elif not bybit and _event(message) == "listenKeyExpired":
                     client._stream_expired = True
                     forget_listen_key(ex)
@@ -73,6 +92,11 @@ class SubscriptionAcks:
         for client in self._private(sockets):
             if self._answered(client) or client.closed():
                 continue
+            refused = getattr(client, "_stream_login_refused", None)
+            if refused is not None:  # no later watch on it would log in again
+                late.append((client, f"the venue refused the private login ({refused}): "
+                                     f"the API key revoked, expired or without permission?"))
+                continue
             since = getattr(client, "_stream_acks_since", None)
             if since is None:
                 client._stream_acks_since = now
@@ -81,6 +105,11 @@ class SubscriptionAcks:
                                      f"within {self.confirm_s:g} s"))
         return late
 
+    def login_refusal(self, error: BaseException) -> bool:
+        """True when `error` is a watcher's failure from the refused login (said once, by
+        the line that closes its socket: not once more per private watcher)."""
+        return bool(self.login_refused) and str(error).endswith(self.login_refused)
+
     def _private(self, sockets: list[Any]) -> list[Any]:
         if self.venue_id != "bybit":
             return []
@@ -88,6 +117,20 @@ class SubscriptionAcks:
 
     def _answered(self, client: Any) -> bool:
         return int(getattr(client, "_stream_acks", 0)) >= self.expected
+
+
+def _op(message: dict[str, Any]) -> Any:
+    request = message.get("request")  # ccxt's v3 form: the op under `request`
+    return message.get("op") or (request.get("op") if isinstance(request, dict) else None)
+
+
+def _refusal(message: dict[str, Any]) -> str | None:
+    """A login answer's refusal text; None when it was accepted."""
+    code = message.get("retCode", message.get("ret_code"))
+    if message.get("success") is True or (message.get("success") is None
+                                          and str(code) == "0"):
+        return None
+    return str(message.get("ret_msg") or message.get("retMsg") or code or "refused")[:120]
 
 
 def _event(message: dict[str, Any]) -> Any:

@@ -209,10 +209,8 @@ class VenueStreams:
             self._ex.set_markets(markets)
 
     async def _drop_clients(self) -> None:
-        ex = self._ex
-        if ex is not None:
-            for client in list(ex.clients.values()):
-                await client.close()
+        for client in list(self._ex.clients.values()) if self._ex is not None else []:
+            await client.close()
 
     async def _watch(self, name: str, once: Callable[[], Any]) -> None:
         while not self._stopping:
@@ -233,10 +231,10 @@ class VenueStreams:
         self._failed[name] = True
         self._failed_with(f"{name}: {type(exc).__name__}: {self._scrubbed(exc)}")
         delay, streak = self._pacing.failed(name, refused=isinstance(exc, ccxt.ExchangeError))
-        # a dropped or refused dial once an outage; a refusal at 1, 2, 4, 8 ... in a row (said
-        # each time, a Bybit login refused was 3 warnings every 10 s for as long as it lasted)
+        # a dropped or refused dial once an outage; a refusal at 1, 2, 4, 8 ... in a row
         first = self._pacing.first_in_outage(name)
-        said = streak & (streak - 1) == 0 if streak else first
+        login = self._acks is not None and self._acks.login_refusal(exc)  # said by its close
+        said = not login and (streak & (streak - 1) == 0 if streak else first)
         note = (f" (next said at {2 * streak} in a row)" if streak else
                 " (until it connects, further failures at debug level)" if first else "")
         (self.log.warning if said else self.log.debug)(
@@ -270,11 +268,13 @@ class VenueStreams:
             return
         for client, why in self._acks.overdue(self._sockets()):
             self.resubscribed += 1
-            self._failed_with(why)
+            self._failed_with(why := self._scrubbed(RuntimeError(why)))
+            n = self._acks.login_refusals if hasattr(client, "_stream_login_refused") else 0
             first = self._pacing.first_in_outage(why)  # once until connected, not each socket
-            (self.log.warning if first else self.log.debug)(
-                "streams: {}; subscribing again on a new connection{}", why,
-                " (until it connects, again at debug level)" if first else "")
+            (self.log.warning if (n & (n - 1) == 0 if n else first) else self.log.debug)(
+                "streams: {}; {}", why, f"orders and fills from REST, logging in again on a new"
+                f" connection ({n} in a row, next said at {2 * n})" if n else "subscribing "
+                "again on a new connection" + " (until it connects, again at debug level)" * first)
             await client.close()
 
     def _note_connection(self) -> None:
