@@ -14,10 +14,12 @@ socket read on.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
+_LISTEN_KEY = re.compile(r"(listenKey=)[^&\s'\"]+|(/ws/)[A-Za-z0-9]{16,}")
 FRAME_LINE_EVERY_S = 60.0
 """Frames that are not JSON are said at most this often (a venue or proxy garbling every frame
 would otherwise write a line per message)."""
@@ -90,6 +92,11 @@ def guard_frames(ex: Any, logger: Any, masked: Callable[[str], str],
         return made
 
     ex.client = client
+
+
+def masked(text: str) -> str:
+    """`text` without a Binance listen key (it lets anyone read the account's private stream)."""
+    return _LISTEN_KEY.sub(lambda m: (m.group(1) or m.group(2)) + "***", text)
 
 
 def _described(message: Any) -> tuple[str, list[dict[str, Any]]]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -36,7 +35,6 @@ from exchange.ccxt.stream_types import LiveTickers, StreamHealth, StreamSink
 from exchange.records import PositionSide, VenuePosition
 from observability.error_text import describe
 
-_LISTEN_KEY = re.compile(r"(listenKey=)[^&\s'\"]+|(/ws/)[A-Za-z0-9]{16,}")
 PING_S = 10.0
 """Each socket is pinged this often and replaced once two pings went unanswered (ccxt.pro's
 keepAlive x maxPingPongMisses): a private socket that died silently hides behind the public
@@ -179,7 +177,7 @@ class VenueStreams:
                                           self._now).install(self._ex)
         stream_guard.install(self._ex, self.log, self._wanted, lambda s, c: self._unreadable(
             {"symbol": s, "clientOrderId": c}))  # outermost: a parser error skips one message
-        stream_guard.guard_frames(self._ex, self.log, _masked)  # a frame ccxt cannot decode
+        stream_guard.guard_frames(self._ex, self.log, stream_guard.masked)  # frames not JSON
         watchers = [self._watch("tickers", self._tickers_once)]
         if self.private:
             watchers += [self._watch("orders", self._orders_once),
@@ -229,23 +227,27 @@ class VenueStreams:
     async def _failed_once(self, name: str, exc: BaseException) -> None:
         self._subscribed.discard(name)
         self._failed[name] = True
-        self._failed_with(f"{name}: {type(exc).__name__}: {self._scrubbed(exc)}")
+        error = f"{name}: {type(exc).__name__}: {self._scrubbed(exc)}"
         delay, streak = self._pacing.failed(name, refused=isinstance(exc, ccxt.ExchangeError))
-        # a dropped or refused dial once an outage; a refusal at 1, 2, 4, 8 ... in a row
-        first = self._pacing.first_in_outage(name)
-        login = self._acks is not None and self._acks.login_refusal(exc)  # said by its close
-        said = not login and (streak & (streak - 1) == 0 if streak else first)
-        note = (f" (next said at {2 * streak} in a row)" if streak else
-                " (until it connects, further failures at debug level)" if first else "")
-        (self.log.warning if said else self.log.debug)(
-            "stream {} failed{}, retrying in {:g} s{}: {}", name,
-            f" ({streak} times in a row)" if streak > 1 else "", delay, note, self.last_error)
+        # a dropped or refused dial once an outage; a refusal at 1, 2, 4, 8 ... in a row; a
+        # socket we closed (CancelledError: an expired key, unconfirmed, silent) or a refused
+        # login is said by the line that closed it (and is its last_error), not by each watcher
+        own = isinstance(exc, asyncio.CancelledError)
+        first = not own and self._pacing.first_in_outage(name)
+        if not own:
+            self._failed_with(error)
+        login = own or self._acks is not None and self._acks.login_refusal(exc)
+        (self.log.warning if not login and (streak & (streak - 1) == 0 if streak else first)
+         else self.log.debug)("stream {} failed{}, retrying in {:g} s{}: {}", name,
+                              f" ({streak} times in a row)" if streak > 1 else "", delay,
+                              f" (next said at {2 * streak} in a row)" if streak else
+                              " (until it connects, further failures at debug level)" * first,
+                              error)
         self._note_connection()
         await asyncio.sleep(delay)
         self._failed[name] = False
 
-    def _failed_with(self, error: str) -> None:
-        """`last_error` and its time (it outlives its outage: undated, it read as current)."""
+    def _failed_with(self, error: str) -> None:  # (dated: it outlives its outage)
         self.last_error, self.last_error_at = error[:200], self._clock()
 
     def _scrubbed(self, exc: BaseException) -> str:
@@ -253,7 +255,7 @@ class VenueStreams:
         last segment: it lets anyone read the account's private stream)."""
         ex = self._ex
         keys = (getattr(ex, "apiKey", ""), getattr(ex, "secret", "")) if ex is not None else ()
-        return _masked(scrub(str(exc), tuple(k for k in keys if k)))
+        return stream_guard.masked(scrub(str(exc), tuple(k for k in keys if k)))
 
     async def _watch_connection(self) -> None:
         while not self._stopping:
@@ -437,11 +439,6 @@ class VenueStreams:
         tell = getattr(self.sink, "on_unreadable", None)
         if tell is not None and symbol in self._wanted and cid:
             tell(str(symbol), str(cid))
-
-
-def _masked(text: str) -> str:
-    """`text` without a Binance listen key (it lets anyone read the account's private stream)."""
-    return _LISTEN_KEY.sub(lambda m: (m.group(1) or m.group(2)) + "***", text)
 
 
 def _client_id(trade: dict[str, Any]) -> str | None:
