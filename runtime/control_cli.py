@@ -151,6 +151,38 @@ def _queue(account: Settings, name: str, db_path: Path, data_dir: Path,
     return None
 
 
+def worker_not_serving(data_dir: Path, account: str) -> str | None:
+    """With `run --workers N`: why `account`'s worker does not apply controls now (down and
+    waiting for its restart, hung, still starting, its status stale), as the parent's last
+    `status.json` says; None when it runs (or the bot has no workers, or no readable status).
+    Found by review: with the worker killed and waiting out its backoff, `signal` said "the
+    running bot applies it within 1 s"; it was applied only after the restart."""
+    from runtime.status_cli import status_dump
+
+    try:
+        status = status_dump(data_dir)
+    except (ValueError, OSError):
+        return None
+    if status is None or status["bot"].get("starting"):  # a previous run's workers
+        return None
+    workers = status["bot"].get("workers")
+    for w in workers if isinstance(workers, list) else []:
+        if not isinstance(w, dict) or account not in (w.get("accounts") or []):
+            continue
+        who = f"account {account}'s worker {w.get('index')}"
+        if w.get("killed") or w.get("hung"):
+            return f"{who} is hung and being stopped for a restart"
+        if not w.get("alive"):
+            last = w.get("last_exit")
+            died = "is down" if last is None else f"is down (last exit {last})"
+            return f"{who} {died}, restarted by the parent after its backoff (bot.py status)"
+        if w.get("version") is None:
+            return f"{who} is still starting (restore, reconcile)"
+        if w.get("stale"):
+            return f"{who} has written no status for {w.get('snapshot_age_s')} s (stuck?)"
+    return None
+
+
 def _queued(settings: Settings, account: Settings, name: str, data_dir: Path,
             args: argparse.Namespace) -> str:
     """The line saying it is queued and who applies it when: the running bot within its
@@ -162,9 +194,12 @@ def _queued(settings: Settings, account: Settings, name: str, data_dir: Path,
     if settings.cluster.enabled:  # the node holding it may run on another machine
         where = (f"the cluster node holding account {name} applies it {within} "
                  "(bot.py cluster shows which node; while none holds it: when one takes it)")
+    elif not is_locked(data_dir / "bot.lock"):
+        where = "applied when the bot next starts"
+    elif (worker := worker_not_serving(data_dir, name)) is not None:
+        where = f"{worker}: its run loop applies it {within} once it runs again"
     else:
-        where = (f"the running bot applies it {within}" if is_locked(data_dir / "bot.lock")
-                 else "applied when the bot next starts")
+        where = f"the running bot applies it {within}"
     if args.command == "signal":
         where += (f" (a signal expires {control.SIGNAL_TTL_S:g} s after it is queued: "
                   "later it is dropped, not traded)")
