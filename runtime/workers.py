@@ -343,6 +343,7 @@ class WorkerParent:
         stopped_hung = worker.stop_at is not None  # its exit is ours, whatever the code
         if code in FATAL_EXITS and not (code == EXIT_STARTUP and worker.ready) and not stopped_hung:
             self.failure = f"worker {worker.index} exited with code {code} ({FATAL_EXITS[code]})"
+            worker.given_up = True
             # the whole bot stops, maybe unattended (a restart): told as past the intensity
             self._alert("worker_escalation", f"{self.failure}; stopping every worker",
                         worker=worker.index)
@@ -371,7 +372,7 @@ class WorkerParent:
         """A failure (an exit, a refused start; `now` monotonic): its verdict and its alert."""
         verdict, told = worker.on_failure(self.policy, now, how, last)
         if verdict.escalate:
-            self.failure = told
+            self.failure, worker.given_up = told, True
             self._alert("worker_escalation", told, worker=worker.index)
         elif verdict.crash_loop:
             self._alert("crash_loop", told, worker=worker.index)
@@ -429,6 +430,8 @@ class WorkerParent:
             "accounts": list(s.account_names()),
             "workers": [w.info() for w in self.workers],
         }
+        if self.failure is not None:  # status shows why the bot stopped (README: Status)
+            bot["failure"] = self.failure
         if self.dashboard is not None and self.dashboard.url is not None:
             bot["dashboard"] = self.dashboard.url
         status = merge_status(

@@ -65,6 +65,8 @@ class Worker:
     killed_at: float | None = None
     """When (monotonic) the parent SIGKILLed the current process (runtime/workers_reap.py)."""
     unreaped_told: bool = False
+    given_up: bool = False
+    """The parent stopped the bot for this worker (past the intensity, or a fatal exit)."""
     refused: str | None = None
     """Why its snapshot file was last not believed (logged once per problem)."""
 
@@ -90,6 +92,7 @@ class Worker:
             "alive": self.serving(),
             "hung": self.stop_at is not None and self.alive(),
             "killed": self.killed_at is not None and self.alive(),
+            "given_up": self.given_up,
             "accounts": list(self.accounts),
             "started_at": self.started_at,
             "restarts": self.restarts,
@@ -352,6 +355,8 @@ def worker_lines(status: dict[str, Any]) -> list[str]:
             state = "HUNG (told to stop)"
         if w["alive"] and w.get("stale"):
             state = f"stale (no status for {w['snapshot_age_s']:.1f} s)"
+        if w.get("given_up"):
+            state = "GIVEN UP (the bot stopped for it)"
         exit_code = "" if w.get("last_exit") is None else f"  last exit {w['last_exit']}"
         version = w.get("version")
         code = "" if version is None else f"  version {version}"
@@ -361,4 +366,7 @@ def worker_lines(status: dict[str, Any]) -> list[str]:
             f"worker {w['index']}: {state}  pid {w['pid']}  accounts {','.join(w['accounts'])}"
             f"  restarts {w['restarts']}{exit_code}{code}"
         )
+    failure = status.get("bot", {}).get("failure")
+    if lines and failure:  # found by review: read as a clean stop after the parent gave up
+        lines.append(f"bot stopped on a worker fault: {failure}")
     return lines
