@@ -23,13 +23,29 @@ class AlreadyRunning(RuntimeError):
         self.path = Path(path)
         self.subject = subject
         holder = f"PID {pid}" if pid is not None else "an unknown PID"
+        held = f"{holder} holds {self.path}{stopped_note(pid)}"
         if subject is None:
-            text = (
-                f"another bot is already running on {self.path.parent} ({holder} holds {self.path})"
-            )
+            text = f"another bot is already running on {self.path.parent} ({held})"
         else:
-            text = f"another bot is already trading {subject} ({holder} holds {self.path})"
+            text = f"another bot is already trading {subject} ({held})"
         super().__init__(text)
+
+
+def stopped_note(pid: int | None) -> str:
+    """For a holder stopped by a signal (state T: SIGSTOP, Ctrl-Z, `docker pause` of its
+    process): it is never "gone" by itself. Found by review: a worker stopped while its parent
+    was killed kept its account's lock, and each new start was refused naming a PID that did
+    not look like a bot's problem; it exits (a worker: seeing its parent gone) once continued."""
+    if pid is None:
+        return ""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError, ValueError):
+        return ""
+    if state not in ("T", "t"):
+        return ""
+    return (f"; that process is stopped (SIGSTOP, Ctrl-Z) and keeps the lock until it is "
+            f"continued (kill -CONT {pid}) and exits")
 
 
 class LockFileError(RuntimeError):
