@@ -162,6 +162,8 @@ class WorkerParent:
             self._announce()
             self._serve_dashboard()
             for worker in self.workers:
+                if self.stop_event.is_set():  # a stop asked while starting: none forked after
+                    break
                 self._start(worker, time.monotonic())
             self._supervise(duration_s)
         finally:
