@@ -151,10 +151,12 @@ def _queue(account: Settings, name: str, db_path: Path, data_dir: Path,
     return None
 
 
-def worker_not_serving(data_dir: Path, account: str) -> str | None:
+def worker_not_serving(data_dir: Path, account: str | None = None,
+                       worker: int | None = None) -> str | None:
     """With `run --workers N`: why `account`'s worker does not apply controls now (down and
     waiting for its restart, hung, still starting, its status stale), as the parent's last
-    `status.json` says; None when it runs (or the bot has no workers, or no readable status).
+    `status.json` says (or worker number `worker`'s: `bot.py logs worker-2`); None when it
+    runs (or the bot is not running, has no workers, or no readable status).
     Found by review: with the worker killed and waiting out its backoff, `signal` said "the
     running bot applies it within 1 s"; it was applied only after the restart."""
     from runtime.status_cli import status_dump
@@ -163,13 +165,14 @@ def worker_not_serving(data_dir: Path, account: str) -> str | None:
         status = status_dump(data_dir)
     except (ValueError, OSError):
         return None
-    if status is None or status["bot"].get("starting"):  # a previous run's workers
-        return None
+    if status is None or status["bot"].get("starting") or not status["bot"].get("running"):
+        return None  # a previous run's workers, or none running
     workers = status["bot"].get("workers")
     for w in workers if isinstance(workers, list) else []:
-        if not isinstance(w, dict) or account not in (w.get("accounts") or []):
+        if not isinstance(w, dict) or not (account in (w.get("accounts") or [])
+                                           or (worker is not None and w.get("index") == worker)):
             continue
-        who = f"account {account}'s worker {w.get('index')}"
+        who = f"worker {worker}" if account is None else f"account {account}'s worker {w['index']}"
         if w.get("killed") or w.get("hung"):
             return f"{who} is hung and being stopped for a restart"
         if not w.get("alive"):

@@ -19,6 +19,7 @@ def show_logs(
 ) -> int:
     logs_dir = data_dir / "logs"
     known = True  # a stream the bot writes: -f waits for its file
+    name: str | None = None
     try:
         if not settings.has_accounts:
             pick_account(settings, account, required=False)  # only checks a given --account
@@ -38,6 +39,13 @@ def show_logs(
     except UsageError as exc:
         return fail(str(exc))
     end: Position | None = None
+    down = None  # run --workers: the stream's worker down or hung, said after its last lines
+    whole = re.fullmatch(r"worker-(\d+)", symbol)
+    if settings.has_accounts and (whole or name is not None):
+        from runtime.control_cli import worker_not_serving
+
+        down = (worker_not_serving(data_dir, worker=int(whole[1])) if whole
+                else worker_not_serving(data_dir, name))
     if not path.exists():
         if not (follow_ and known):
             hint = "" if known else _hint(settings, symbol)
@@ -50,6 +58,8 @@ def show_logs(
             shown, end = tail(path, lines)
             for line in shown:
                 print(line, end="" if line.endswith("\n") else "\n")
+        if down is not None:  # found by review: a dead worker's last lines read as current
+            say(escaped(f"bot.py: {down}: no new lines until it runs again"))
         if follow_:
             stop = threading.Event()
             try:  # no tail printed (no file yet): the file from its beginning once it appears

@@ -2,7 +2,9 @@
 restart backoff): the command's one line says that worker is down and that its run loop applies
 the signal once it runs again, not "the running bot applies it within 0.3 s"; and the restarted
 worker does apply it (a protected position), so the line's promise holds. `status` names the
-worker down in the same moment (real parent and worker processes, real SIGKILL)."""
+worker down in the same moment, and `logs` of its stream or its account's symbols prints their
+last lines and then one stderr line saying that worker is down (real parent and worker
+processes, real SIGKILL)."""
 
 from __future__ import annotations
 
@@ -38,6 +40,17 @@ def test_a_signal_while_its_worker_is_down_says_so_and_is_applied_after_the_rest
         assert "once it runs again" in line, line
         table = cli(config, data, "status").stdout
         assert "worker 2: down" in table and "WORKER 2 NOT ALIVE" in table
+        # its logs: the last lines, then one line on stderr saying no more come for now
+        whole = cli(config, data, "logs", "worker-2", "-n", "5")
+        assert whole.returncode == 0 and whole.stdout.strip()
+        assert whole.stderr.strip() == (
+            "bot.py: worker 2 is down (last exit -9), restarted by the parent after its "
+            "backoff (bot.py status): no new lines until it runs again"), whole.stderr
+        symbol = cli(config, data, "logs", "ETH/USDT:USDT", "--account", "beta", "-n", "5")
+        assert symbol.returncode == 0 and symbol.stdout.strip()
+        assert symbol.stderr.strip().startswith("bot.py: account beta's worker 2 is down")
+        other = cli(config, data, "logs", "BTC/USDT:USDT", "--account", "alpha", "-n", "5")
+        assert other.returncode == 0 and other.stderr == ""  # worker 1 runs: nothing said
 
         # the restarted worker applies what was queued: the line told the truth
         s = wait_status(config, data, lambda s: (
@@ -50,6 +63,7 @@ def test_a_signal_while_its_worker_is_down_says_so_and_is_applied_after_the_rest
         # once it runs, the usual line again
         again = cli(config, data, "signal", "XRP/USDT:USDT", "long", "--account", "beta")
         assert again.returncode == 0 and "the running bot applies it within 0.3 s" in again.stdout
+        assert cli(config, data, "logs", "worker-2", "-n", "5").stderr == ""
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=90)
     finally:
