@@ -26,6 +26,15 @@ from tests.support.waiting import wait_until
 SUPERVISION = "backoff_initial_s = 0.2\nbackoff_max_s = 0.5\nmax_restarts = 1000\n"
 
 
+def is_worker(pid: int) -> bool:
+    """A child of the parent that is its worker (not the `git` it runs for its version)."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"worker" in args and any(a.endswith(b"bot.py") for a in args)
+
+
 class WorkerProcess:
     """The worker as the chaos run sees it (its parent, not this process, reaps it)."""
 
@@ -81,7 +90,7 @@ class WorkerChaos(Chaos):
         def new_worker() -> int | None:
             out = subprocess.run(["pgrep", "-P", str(parent.pid)], capture_output=True,
                                  text=True).stdout.split()
-            fresh = [int(p) for p in out if int(p) not in self.seen]
+            fresh = [int(p) for p in out if int(p) not in self.seen and is_worker(int(p))]
             return fresh[0] if fresh else None
 
         pid = wait_until(new_worker, timeout=60, interval=0.01, message="the worker started")

@@ -13,7 +13,7 @@ import pytest
 from tests.e2e.chaos_workers import WorkerChaos
 
 pytestmark = pytest.mark.slow
-CI_KILLS = 8
+CI_KILLS = 10
 
 
 def test_kill_9_of_a_worker_at_any_moment_loses_and_duplicates_nothing(tmp_path):
