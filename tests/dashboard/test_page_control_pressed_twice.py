@@ -59,6 +59,7 @@ def test_a_control_pressed_twice_acts_once(tmp_path, chromium):  # noqa: F811
 
     # a round every 3 s: the second press comes while the first press's row is queued
     bot = RunningBot(tmp_path, bot={"status_interval_s": 3})
+    answers: list[str] = []
     errors: list[str] = []
     try:
         with sync_playwright() as p:
@@ -80,13 +81,14 @@ def test_a_control_pressed_twice_acts_once(tmp_path, chromium):  # noqa: F811
                 one.mouse.up()
                 one.mouse.down()  # the second press of a double click
                 one.mouse.up()
-                expect(one.locator("#message")).to_contain_text("already queued",
-                                                                timeout=10_000)
+                # each press is answered (the second one "already queued" unless a round
+                # applied the first in between: the rows below tell which)
+                expect(one.locator("#message")).to_contain_text("queued", timeout=10_000)
                 for tab in (one, two):
                     _press_on(tab, tab.locator('button[data-action="kill_switch"]'))
                     tab.mouse.up()
-                expect(two.locator("#message")).to_contain_text("already queued",
-                                                                timeout=10_000)
+                    expect(tab.locator("#message")).to_contain_text("kill", timeout=10_000)
+                answers = [tab.locator("#message").inner_text() for tab in (one, two)]
                 expect(one.locator('[data-testid="kill-switch"]')).to_contain_text(
                     "KILL SWITCH ON (tripped by dashboard", timeout=20_000)
                 expect(two.locator('[data-testid="kill-switch"]')).to_contain_text(
@@ -99,7 +101,16 @@ def test_a_control_pressed_twice_acts_once(tmp_path, chromium):  # noqa: F811
     finally:
         code, err = bot.stop()
     assert code == 0, err[-2000:]
-    assert [c for _, c, *_ in rows].count("signal") >= 1
-    assert [c for _, c, *_ in rows].count("kill_switch") >= 1
+    signals = [c for _, c, *_ in rows].count("signal")
+    kills = [c for _, c, *_ in rows].count("kill_switch")
+    assert 1 <= signals <= 2 and 1 <= kills <= 2, rows
+    # Four presses. A second press that came while the first was still queued is answered as
+    # that one and queues nothing; one after a round applied the first (a round is 3 s here,
+    # the presses ms to a few hundred ms apart: rare, and under load only) is a new control.
+    # Either way no row is queued while the same one is pending. At least one press was
+    # deduplicated: a double click's presses land in one round bar a round in those few ms.
     assert queued_while_pending(rows) == []
+    assert signals + kills < 4, rows
+    if kills == 1:  # the second tab's press was answered as the first tab's control
+        assert "already queued" in answers[1], answers
     assert errors == []
