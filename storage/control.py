@@ -48,7 +48,8 @@ def request_once(repo: Repository, command: str, symbol: str, same: tuple[str, .
                 held = json.loads(newest.args)
             except (TypeError, ValueError, RecursionError):
                 held = None
-            if isinstance(held, dict) and all(held.get(k) == args.get(k) for k in same):
+            if isinstance(held, dict) and all(held.get(k) == args.get(k) for k in same) \
+                    and not _expires_first(newest, held, now):
                 return int(newest.id), False
         cid = ControlRow.insert(command=command, symbol=symbol,
                                 args=json.dumps(args, default=str), created_at=now).execute()
@@ -56,6 +57,27 @@ def request_once(repo: Repository, command: str, symbol: str, same: tuple[str, .
 
     result: tuple[int, bool] = repo.writer.submit(work)
     return result
+
+
+SAME_SIGNAL_SLACK_S = 60.0
+"""A pending signal row is the same control as a new request (`request_once`) only if it expires
+at most this much before the new one would (SIGNAL_TTL_S from now): a double click or a second
+tab, not a close pressed again minutes later while the first waits (a worker down)."""
+
+
+def _expires_first(row: Any, args: dict[str, Any], now: float) -> bool:
+    """Whether a pending signal row expires more than SAME_SIGNAL_SLACK_S before a signal queued
+    now would: the run loop may drop it as expired (runtime/controls.py), so it answers for no
+    new request. Found by review: a close pressed again 400 s after the first, both queued while
+    the account's worker was down, was told "already queued" by a row dropped as expired."""
+    if row.command != "signal":
+        return False
+    held = args.get("expires_at")
+    try:
+        expires = float(held) if held not in (None, "") else float(row.created_at) + SIGNAL_TTL_S
+    except (TypeError, ValueError):
+        return True
+    return not expires >= now + SIGNAL_TTL_S - SAME_SIGNAL_SLACK_S  # NaN: expires first
 
 
 def take_pending(repo: Repository) -> list[tuple[int, str, str, dict[str, Any]]]:

@@ -8,8 +8,9 @@ status round; this one does not."""
 from __future__ import annotations
 
 import threading
+import time
 
-from storage.control import mark_done, request_once
+from storage.control import SIGNAL_TTL_S, mark_done, request, request_once
 from storage.models import ControlRow
 from storage.repository import Repository
 
@@ -60,5 +61,31 @@ def test_presses_at_once_from_many_threads_queue_one_row(tmp_path):
         assert [new for _, new in answers].count(True) == 1
         assert len({cid for cid, _ in answers}) == 1
         assert [c for _, c, _ in rows(repo)] == ["kill_switch"]
+    finally:
+        repo.close()
+
+
+def test_a_pending_signal_that_expires_first_is_no_duplicate(tmp_path):
+    """A close pressed while the account's worker is down (run --workers: the parent serves
+    the dashboard) stays queued; pressed again minutes later it must not be answered "already
+    queued" by the first row, which the run loop drops as expired (SIGNAL_TTL_S from its
+    creation) when the worker runs again: the second close would be lost. Also a `bot.py
+    signal` row with its own `expires_at` already past."""
+    repo = Repository(tmp_path / "bot.sqlite")
+    try:
+        old, new = request_once(repo, "signal", BTC, ("side",), side="exit", signal_id="a")
+        assert new
+        queued_long_ago = time.time() - SIGNAL_TTL_S - 100  # its legacy expiry is past
+        repo.writer.submit(lambda: ControlRow.update(created_at=queued_long_ago)
+                           .where(ControlRow.id == old).execute())
+        again, new = request_once(repo, "signal", BTC, ("side",), side="exit", signal_id="b")
+        assert new and again != old
+        cli = request(repo, "signal", BTC, side="exit", signal_id="c",
+                      expires_at=time.time() - 1)  # expired while queued
+        fresh, new = request_once(repo, "signal", BTC, ("side",), side="exit", signal_id="d")
+        assert new and fresh not in (old, again, cli)
+        # a fresh one is still the same control (a double click)
+        twice, new = request_once(repo, "signal", BTC, ("side",), side="exit", signal_id="e")
+        assert (twice, new) == (fresh, False)
     finally:
         repo.close()
