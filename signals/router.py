@@ -120,14 +120,14 @@ class SignalRouter:
         message waits behind the one before it: its age counts from its arrival."""
         sid: str | None = None
         claimed = False
-        started = self.clock()
+        started, arrived = self.clock(), self.monotonic()
         received = started if received is None else min(received, started)
         try:
             sid = parsing.signal_id_of(obj)
             if self._claim_is_duplicate(sid, source):
                 return self._duplicate(sid, obj, source)
             claimed = True
-            return self._route(parsing.parse(obj), source, received, started)
+            return self._route(parsing.parse(obj), source, received, started, arrived)
         except Rejected as rej:
             symbol = self._journal_symbol(obj)
             return self._reject(sid, symbol, rej, source, obj if isinstance(obj, dict) else {})
@@ -223,7 +223,7 @@ class SignalRouter:
             done.set()
 
     def _route(self, req: SignalRequest, source: str, received: float,
-               started: float) -> Outcome:
+               started: float, arrived: float) -> Outcome:
         if req.symbol not in self.symbols:
             raise Rejected(parsing.unknown_symbol(req.symbol, self.symbols), 422)
         if req.expires_at is not None and req.expires_at <= self._now_decimal():
@@ -234,7 +234,7 @@ class SignalRouter:
         # the position stayed open); the cap guards what an entry may open
         if req.is_entry and req.size_usdt is not None and req.size_usdt > cap:
             raise Rejected(f"size_usdt {decimal_text(req.size_usdt)} is above {cap_name}", 422)
-        starting = self._await_actor(req, source, received)
+        starting = self._await_actor(req, source, received, arrived)
         if starting is not None:
             return starting
         if req.is_entry:
@@ -278,15 +278,18 @@ class SignalRouter:
             )
         )
 
-    def _await_actor(self, req: SignalRequest, source: str, received: float) -> Outcome | None:
+    def _await_actor(self, req: SignalRequest, source: str, received: float,
+                     arrived: float) -> Outcome | None:
         """None once the symbol's actor is not starting (running: delivered; any other state:
         `deliver` says so); else the `skipped` answer naming it after the wait (none for a
-        feed), journaled, its id free so a retry is judged again."""
+        feed), journaled, its id free so a retry is judged again. The wait ends start_wait_s
+        after the request `arrived` (monotonic), also for a resend that waited for its first
+        (found by review: answered up to 16 s after it came, past a sender's 10 s timeout)."""
         read = self._actor_state
         state = read(req.symbol) if read is not None else None
         if read is None or state not in COMING_UP:
             return None
-        wait_s = 0.0 if source in NOT_HELD else self.start_wait_s
+        wait_s = 0.0 if source in NOT_HELD else arrived + self.start_wait_s - self.monotonic()
         if req.is_entry:  # an entry never waits past its age (it would be refused stale)
             wait_s = min(wait_s, received + self.max_age_s - self.clock())
         begun = self.monotonic()

@@ -94,3 +94,56 @@ def test_a_resend_during_the_wait_is_a_duplicate_once_the_first_is_delivered():
     finally:
         lines.close()
         server.stop(5)
+
+
+class Clock:
+    """The router's monotonic clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_resend_waits_for_its_actor_no_longer_than_start_wait_s_from_its_own_arrival():
+    """A resend that waited for its first request to settle is answered within START_WAIT_S of
+    its own arrival, as any signal for a starting actor (the bound is below a sender's usual
+    10 s answer timeout). Found by review: after waiting for the first (up to 8 s) it waited
+    its own full 8 s again, answering up to 16 s after it arrived: a sender that retried
+    within 8 s timed out on the resend too. Real router on the requests' threads; the
+    monotonic clock is injected and moved by the test."""
+    states, lines, clock = States(), Lines(), Clock()
+    router, _journal, deliver = make_router(actor_state=states, start_wait_s=8.0,
+                                            monotonic=clock)
+    router.log = lines.log
+    answers: dict[str, Any] = {}
+    signal = {"id": "r3", "symbol": ETH, "side": "exit"}
+
+    def handle(key: str) -> threading.Thread:
+        thread = threading.Thread(target=lambda: answers.__setitem__(
+            key, router.handle(dict(signal), "http")), name=f"handle-{key}", daemon=True)
+        thread.start()
+        return thread
+
+    try:
+        first = handle("first")
+        wait_until(lambda: lines.has(f"signal r3 {ETH}: waiting for its actor (starting)"),
+                   timeout=10, message="the first request waiting for ETH's actor")
+        clock.now += 5.0  # the sender timed out after 5 s and sends it again
+        second = handle("second")
+        wait_until(lambda: lines.has("r3 from http: an earlier request"), timeout=10,
+                   message="the resend waiting for the first request")
+        clock.now += 3.5  # the first's 8 s are over: it is skipped, its id freed
+        first.join(10)
+        assert answers["first"].status == "skipped", answers
+        clock.now += 5.0  # 8.5 s after the resend arrived
+        wait_until(lambda: "second" in answers, timeout=10,
+                   message="the resend answered 8 s after its arrival (it waited 8 s more "
+                           "after its first request settled)")
+        assert answers["second"].status == "skipped", answers
+        assert deliver.calls == []
+        second.join(10)
+    finally:
+        router.stop_waiting()
+        lines.close()
