@@ -20,10 +20,8 @@ from storage.writer import writes_within
 ACCOUNT_COMMANDS = ("pause", "unpause", "kill_switch", "kill_switch_reset")
 SYMBOL_COMMANDS = ("resume", "close")
 PROTECTIONS = ("daily_loss_limit", "max_drawdown", "stoploss_guard")
-SAME = {"pause": (), "unpause": (), "kill_switch": (), "kill_switch_reset": (), "resume": (),
-        "signal": ("side",), "reset_protection": ("name",)}
-"""The args that make two pending rows of one command and symbol the same control (a signal
-row from `bot.py signal` with another side is another control)."""
+SAME = control.SAME
+"""The args that make two pending rows the same control: storage/control.py's one rule."""
 
 
 CONTROL_STORE_S = 10.0

@@ -204,16 +204,22 @@ def pause_accounts(accounts: list[Any], by: str, log: Any,
     and the ones after it were not tried). Every one failing raises the first error. A row the
     database did not store within `store_s` is not a failure: it stays queued and may still
     commit (found by review: answered "NOT paused (FAILED)", and the account was paused once
-    the database answered), so it is named NOT CONFIRMED."""
+    the database answered), so it is named NOT CONFIRMED. A pause still pending from before
+    (a second tap, an update Telegram hands again) is that one, named with its control id, not
+    queued again (storage/control.py SAME; two pauses were journaled)."""
     now = time.time()  # journaled as requested_at, as a dashboard or CLI control is
     paused: list[str] = []
+    held: list[str] = []
     unsure: list[str] = []
     failed: list[tuple[str, Exception]] = []
     for account in accounts:
         try:
             with writes_within(store_s):
-                control.request(account.repo, "pause", "*", by=by, requested_at=now)
+                cid, new = control.request_once(account.repo, "pause", "*",
+                                                control.SAME["pause"], by=by, requested_at=now)
             paused.append(account.name)
+            if not new:
+                held.append(f"{account.name} (control {cid})")
         except TimeoutError:
             log.error("pause of account {} not confirmed: its database did not store it within "
                       "{:g}s; it may still be carried out", account.name, store_s)
@@ -223,10 +229,12 @@ def pause_accounts(accounts: list[Any], by: str, log: Any,
             failed.append((account.name, exc))
     if failed and not paused and not unsure:
         raise failed[0][1]
+    again = (f"; already queued, not queued again: {', '.join(held)}" if held else "")
     if not failed and not unsure:
-        return f"pausing new entries on {len(paused)} account(s); positions stay protected"
+        return (f"pausing new entries on {len(paused)} account(s); positions stay "
+                f"protected{again}")
     parts = [f"pausing new entries on {len(paused)} of {len(accounts)} account(s): "
-             f"{', '.join(paused) or 'none'}"]
+             f"{', '.join(paused) or 'none'}{again}"]
     if unsure:
         parts.append(f"NOT CONFIRMED: {', '.join(unsure)} (the database did not store the "
                      f"pause within {store_s:g}s; it may still be carried out: see /status "

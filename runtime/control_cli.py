@@ -72,10 +72,10 @@ def control_command(settings: Settings, data_dir: Path, args: argparse.Namespace
     # where the bot keeps it (`--data-dir` is already the settings' data dir; resolve expands
     # a `~` that joining it to the data dir left as a folder named "~")
     db_path = shared or account.resolve(account.storage.path)
-    refused = _queue(account, name, db_path, data_dir, args, extra)
-    if refused is not None:
-        return refused
-    print(_queued(settings, account, name, data_dir, args))
+    queued = _queue(account, name, db_path, data_dir, args, extra)
+    if isinstance(queued, int):
+        return queued
+    print(_queued(settings, account, name, data_dir, args, *queued))
     return 0
 
 
@@ -118,9 +118,11 @@ def _request(settings: Settings, args: argparse.Namespace
 
 
 def _queue(account: Settings, name: str, db_path: Path, data_dir: Path,
-           args: argparse.Namespace, extra: dict[str, object]) -> int | None:
-    """The control row written (None), or the refusal's exit code: a resume of a symbol that
-    is not stopped, a database that cannot take the write or cannot be made."""
+           args: argparse.Namespace, extra: dict[str, object]) -> int | tuple[int, bool]:
+    """The control row written ((its id, True)), a resume still pending from before ((its id,
+    False): storage/control.py SAME; run twice, two resumes were queued), or the refusal's
+    exit code: a resume of a symbol that is not stopped, a database that cannot take the write
+    or cannot be made. A signal is never taken for another: each is its own (`cli-<id>`)."""
     from runtime.emergency import OWED
     from storage import control
     from storage.opening import open_repository
@@ -129,13 +131,13 @@ def _queue(account: Settings, name: str, db_path: Path, data_dir: Path,
         refusal = control.not_stopped(args.symbol, OWED + args.symbol, db_path=db_path)
         if refusal is not None:
             return fail(refusal)
+    same = None if args.command == "signal" else control.SAME[args.command]
     if not account.storage.url and control.database_made(db_path):
         # the bot made it: one short write up front, never "database is locked"
         try:
-            control.request_at(db_path, args.command, args.symbol, extra)
+            return control.request_at_once(db_path, args.command, args.symbol, extra, same)
         except control.ControlWriteFailed as exc:
             return fail(str(exc))
-        return None
     # PostgreSQL (row writes never meet a file lock) or a bot that never ran here
     from runtime.runner import data_dir_problem  # where the database would be created
     if not account.storage.url and (problem := data_dir_problem(data_dir)) is not None:
@@ -145,10 +147,11 @@ def _queue(account: Settings, name: str, db_path: Path, data_dir: Path,
         if args.command == "resume" and (refusal := control.not_stopped(
                 args.symbol, OWED + args.symbol, repo=repo)) is not None:
             return fail(refusal)
-        control.request(repo, args.command, args.symbol, **extra)
+        if same is None:
+            return control.request(repo, args.command, args.symbol, **extra), True
+        return control.request_once(repo, args.command, args.symbol, same, **extra)
     finally:
         repo.close()
-    return None
 
 
 def worker_not_serving(data_dir: Path, account: str | None = None,
@@ -187,7 +190,7 @@ def worker_not_serving(data_dir: Path, account: str | None = None,
 
 
 def _queued(settings: Settings, account: Settings, name: str, data_dir: Path,
-            args: argparse.Namespace) -> str:
+            args: argparse.Namespace, cid: int, new: bool) -> str:
     """The line saying it is queued and who applies it when: the running bot within its
     status round, the cluster node holding the account, or the next start."""
     from storage import control
@@ -207,4 +210,7 @@ def _queued(settings: Settings, account: Settings, name: str, data_dir: Path,
         where += (f" (a signal expires {control.SIGNAL_TTL_S:g} s after it is queued: "
                   "later it is dropped, not traded)")
     target = f"{args.symbol} (account {name})" if settings.has_accounts else args.symbol
-    return f"{args.command} {target}: queued; {where}"
+    if not new:  # the one asked before is still pending: that one is carried out, once
+        return (f"{args.command} {target}: already queued (control {cid}, still pending), "
+                f"not queued again; {where}")
+    return f"{args.command} {target}: queued (control {cid}); {where}"

@@ -31,26 +31,49 @@ def request(repo: Repository, command: str, symbol: str, **args: Any) -> int:
     )
 
 
+SAME: dict[str, tuple[str, ...]] = {
+    "pause": (), "unpause": (), "kill_switch": (), "kill_switch_reset": (), "resume": (),
+    "signal": ("side",), "reset_protection": ("name",)}
+"""The one rule for a control asked again while the first is pending (the dashboard, Telegram's
+/pause, `bot.py resume`): the args that make two pending rows of one command and symbol the same
+control (a signal row with another side is another control). `bot.py signal` is not deduplicated:
+each one is its own signal (`cli-<control id>`), never swallowed as another's."""
+
+
+def _same(newest: tuple[Any, str, str, Any, Any] | None, command: str, symbol: str,
+          args: dict[str, Any], same: tuple[str, ...], now: float) -> int | None:
+    """The id of `newest` (id, command, symbol, args JSON, created_at: the newest pending row)
+    when it is the control asked for now (its command, symbol and the args named in `same`)
+    and, a signal, does not expire first (`_expires_first`), else None."""
+    if newest is None or newest[1] != command or newest[2] != symbol:
+        return None
+    try:
+        held = json.loads(newest[3])
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if isinstance(held, dict) and all(held.get(k) == args.get(k) for k in same) \
+            and not _expires_first(newest[1], newest[4], held, now):
+        return int(newest[0])
+    return None
+
+
 def request_once(repo: Repository, command: str, symbol: str, same: tuple[str, ...],
                  **args: Any) -> tuple[int, bool]:
-    """Queue a control unless the newest pending row is the same one (its command, symbol and
-    the args named in `same`): (that row's id, False) then, else (the new row's id, True). One
-    transaction on the writer thread, so two requests at once (a double click, two tabs) queue
-    one row; a row that was applied already, or another control queued after it, is no
-    duplicate (pause, unpause, pause is three)."""
+    """Queue a control unless the newest pending row is the same one (`_same`): (that row's
+    id, False) then, else (the new row's id, True). One transaction on the writer thread, so
+    two requests at once (a double click, two tabs, a /pause Telegram hands again) queue one
+    row; a row that was applied already, or another control queued after it, is no duplicate
+    (pause, unpause, pause is three)."""
     now = time.time()
 
     def work() -> tuple[int, bool]:
         newest = (ControlRow.select().where(ControlRow.done_at.is_null())
                   .order_by(ControlRow.id.desc()).first())
-        if newest is not None and newest.command == command and newest.symbol == symbol:
-            try:
-                held = json.loads(newest.args)
-            except (TypeError, ValueError, RecursionError):
-                held = None
-            if isinstance(held, dict) and all(held.get(k) == args.get(k) for k in same) \
-                    and not _expires_first(newest, held, now):
-                return int(newest.id), False
+        held = _same(None if newest is None else
+                     (newest.id, newest.command, newest.symbol, newest.args, newest.created_at),
+                     command, symbol, args, same, now)
+        if held is not None:
+            return held, False
         cid = ControlRow.insert(command=command, symbol=symbol,
                                 args=json.dumps(args, default=str), created_at=now).execute()
         return int(cid), True
@@ -65,16 +88,16 @@ at most this much before the new one would (SIGNAL_TTL_S from now): a double cli
 tab, not a close pressed again minutes later while the first waits (a worker down)."""
 
 
-def _expires_first(row: Any, args: dict[str, Any], now: float) -> bool:
+def _expires_first(command: str, created_at: Any, args: dict[str, Any], now: float) -> bool:
     """Whether a pending signal row expires more than SAME_SIGNAL_SLACK_S before a signal queued
     now would: the run loop may drop it as expired (runtime/controls.py), so it answers for no
     new request. Found by review: a close pressed again 400 s after the first, both queued while
     the account's worker was down, was told "already queued" by a row dropped as expired."""
-    if row.command != "signal":
+    if command != "signal":
         return False
     held = args.get("expires_at")
     try:
-        expires = float(held) if held not in (None, "") else float(row.created_at) + SIGNAL_TTL_S
+        expires = float(held) if held not in (None, "") else float(created_at) + SIGNAL_TTL_S
     except (TypeError, ValueError):
         return True
     return not expires >= now + SIGNAL_TTL_S - SAME_SIGNAL_SLACK_S  # NaN: expires first
@@ -196,11 +219,20 @@ LOCK_BUDGET_S = 30.0
 
 def request_at(path: Path, command: str, symbol: str, args: dict[str, Any], *,
                budget_s: float = LOCK_BUDGET_S) -> int:
+    """`request_at_once` without the duplicate check: the new row's id."""
+    return request_at_once(path, command, symbol, args, None, budget_s=budget_s)[0]
+
+
+def request_at_once(path: Path, command: str, symbol: str, args: dict[str, Any],
+                    same: tuple[str, ...] | None, *, budget_s: float = LOCK_BUDGET_S
+                    ) -> tuple[int, bool]:
     """Queue a control row in the database at `path` (which the bot created) from another
     process, without opening a Repository: opening one migrates and writes meta, which under
     the running bot's commits failed with "database is locked" (issue 12 item 8). Here the
     write lock is taken up front (BEGIN IMMEDIATE, so a read snapshot is never upgraded) and
-    waited for with SQLite's busy timeout, retried within `budget_s`."""
+    waited for with SQLite's busy timeout, retried within `budget_s`. With `same` (see SAME),
+    the newest pending row that is this control is answered in the same transaction: (its
+    id, False); else (the new row's id, True)."""
     table = ControlRow._meta.table_name
     row = (command, symbol, json.dumps(args, default=str), time.time())
     deadline = time.monotonic() + budget_s
@@ -211,10 +243,18 @@ def request_at(path: Path, command: str, symbol: str, args: dict[str, Any], *,
             try:
                 con.execute(f"PRAGMA busy_timeout = {int(left * 1000)}")
                 con.execute("BEGIN IMMEDIATE")
+                if same is not None:
+                    newest = con.execute(f"SELECT id, command, symbol, args, created_at FROM "
+                                         f"{table} WHERE done_at IS NULL ORDER BY id DESC "
+                                         "LIMIT 1").fetchone()
+                    held = _same(newest, command, symbol, args, same, row[3])
+                    if held is not None:
+                        con.execute("COMMIT")
+                        return held, False
                 cur = con.execute(f"INSERT INTO {table} (command, symbol, args, created_at) "
                                   "VALUES (?, ?, ?, ?)", row)
                 con.execute("COMMIT")
-                return int(cur.lastrowid or 0)
+                return int(cur.lastrowid or 0), True
             finally:
                 con.close()
         except sqlite3.DatabaseError as exc:  # also "file is not a database" (not Operational)
