@@ -20,8 +20,6 @@ from storage.writer import writes_within
 ACCOUNT_COMMANDS = ("pause", "unpause", "kill_switch", "kill_switch_reset")
 SYMBOL_COMMANDS = ("resume", "close")
 PROTECTIONS = ("daily_loss_limit", "max_drawdown", "stoploss_guard")
-SAME = control.SAME
-"""The args that make two pending rows the same control: storage/control.py's one rule."""
 
 
 CONTROL_STORE_S = 10.0
@@ -76,8 +74,8 @@ def queue_control(account: AccountHandle, body: dict[str, Any], by: str) -> dict
             # a second press of the same control while the first is still queued (a double
             # click, a second tab) is that one, not another: a double click on "close" queued
             # two exits, and "pause" was journaled twice (found by review in a real browser)
-            cid, new = control.request_once(account.repo, command, str(symbol), SAME[command],
-                                            by=by, requested_at=time.time(), **extra)
+            cid, new = control.request_once(account.repo, command, str(symbol), by=by,
+                                            requested_at=time.time(), **extra)
     except TimeoutError:
         raise Unconfirmed(f"not confirmed: account {account.name}'s database did not store "
                           f"{command} within {CONTROL_STORE_S:g}s; it stays queued and may still "

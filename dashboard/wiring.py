@@ -215,8 +215,8 @@ def pause_accounts(accounts: list[Any], by: str, log: Any,
     for account in accounts:
         try:
             with writes_within(store_s):
-                cid, new = control.request_once(account.repo, "pause", "*",
-                                                control.SAME["pause"], by=by, requested_at=now)
+                cid, new = control.request_once(account.repo, "pause", "*", by=by,
+                                                requested_at=now)
             paused.append(account.name)
             if not new:
                 held.append(f"{account.name} (control {cid})")

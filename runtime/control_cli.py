@@ -131,11 +131,13 @@ def _queue(account: Settings, name: str, db_path: Path, data_dir: Path,
         refusal = control.not_stopped(args.symbol, OWED + args.symbol, db_path=db_path)
         if refusal is not None:
             return fail(refusal)
-    same = None if args.command == "signal" else control.SAME[args.command]
+    once = args.command != "signal"  # each `bot.py signal` is its own (`cli-<id>`)
     if not account.storage.url and control.database_made(db_path):
         # the bot made it: one short write up front, never "database is locked"
         try:
-            return control.request_at_once(db_path, args.command, args.symbol, extra, same)
+            if not once:
+                return control.request_at(db_path, args.command, args.symbol, extra), True
+            return control.request_at_once(db_path, args.command, args.symbol, extra)
         except control.ControlWriteFailed as exc:
             return fail(str(exc))
     # PostgreSQL (row writes never meet a file lock) or a bot that never ran here
@@ -147,9 +149,9 @@ def _queue(account: Settings, name: str, db_path: Path, data_dir: Path,
         if args.command == "resume" and (refusal := control.not_stopped(
                 args.symbol, OWED + args.symbol, repo=repo)) is not None:
             return fail(refusal)
-        if same is None:
+        if not once:
             return control.request(repo, args.command, args.symbol, **extra), True
-        return control.request_once(repo, args.command, args.symbol, same, **extra)
+        return control.request_once(repo, args.command, args.symbol, **extra)
     finally:
         repo.close()
 

@@ -41,24 +41,23 @@ each one is its own signal (`cli-<control id>`), never swallowed as another's.""
 
 
 def _same(newest: tuple[Any, str, str, Any, Any] | None, command: str, symbol: str,
-          args: dict[str, Any], same: tuple[str, ...], now: float) -> int | None:
+          args: dict[str, Any], now: float) -> int | None:
     """The id of `newest` (id, command, symbol, args JSON, created_at: the newest pending row)
-    when it is the control asked for now (its command, symbol and the args named in `same`)
-    and, a signal, does not expire first (`_expires_first`), else None."""
+    when it is the control asked for now (its command, symbol and the args SAME names for the
+    command) and, a signal, does not expire first (`_expires_first`), else None."""
     if newest is None or newest[1] != command or newest[2] != symbol:
         return None
     try:
         held = json.loads(newest[3])
     except (TypeError, ValueError, RecursionError):
         return None
-    if isinstance(held, dict) and all(held.get(k) == args.get(k) for k in same) \
+    if isinstance(held, dict) and all(held.get(k) == args.get(k) for k in SAME[command]) \
             and not _expires_first(newest[1], newest[4], held, now):
         return int(newest[0])
     return None
 
 
-def request_once(repo: Repository, command: str, symbol: str, same: tuple[str, ...],
-                 **args: Any) -> tuple[int, bool]:
+def request_once(repo: Repository, command: str, symbol: str, **args: Any) -> tuple[int, bool]:
     """Queue a control unless the newest pending row is the same one (`_same`): (that row's
     id, False) then, else (the new row's id, True). One transaction on the writer thread, so
     two requests at once (a double click, two tabs, a /pause Telegram hands again) queue one
@@ -71,7 +70,7 @@ def request_once(repo: Repository, command: str, symbol: str, same: tuple[str, .
                   .order_by(ControlRow.id.desc()).first())
         held = _same(None if newest is None else
                      (newest.id, newest.command, newest.symbol, newest.args, newest.created_at),
-                     command, symbol, args, same, now)
+                     command, symbol, args, now)
         if held is not None:
             return held, False
         cid = ControlRow.insert(command=command, symbol=symbol,
@@ -220,19 +219,24 @@ LOCK_BUDGET_S = 30.0
 def request_at(path: Path, command: str, symbol: str, args: dict[str, Any], *,
                budget_s: float = LOCK_BUDGET_S) -> int:
     """`request_at_once` without the duplicate check: the new row's id."""
-    return request_at_once(path, command, symbol, args, None, budget_s=budget_s)[0]
+    return _request_at(path, command, symbol, args, False, budget_s)[0]
 
 
-def request_at_once(path: Path, command: str, symbol: str, args: dict[str, Any],
-                    same: tuple[str, ...] | None, *, budget_s: float = LOCK_BUDGET_S
-                    ) -> tuple[int, bool]:
+def request_at_once(path: Path, command: str, symbol: str, args: dict[str, Any], *,
+                    budget_s: float = LOCK_BUDGET_S) -> tuple[int, bool]:
+    """`request_at`, answered by the newest pending row when it is this control (`_same`) in
+    the same transaction: (its id, False); else (the new row's id, True)."""
+    return _request_at(path, command, symbol, args, True, budget_s)
+
+
+def _request_at(path: Path, command: str, symbol: str, args: dict[str, Any], once: bool,
+                budget_s: float) -> tuple[int, bool]:
     """Queue a control row in the database at `path` (which the bot created) from another
     process, without opening a Repository: opening one migrates and writes meta, which under
     the running bot's commits failed with "database is locked" (issue 12 item 8). Here the
     write lock is taken up front (BEGIN IMMEDIATE, so a read snapshot is never upgraded) and
-    waited for with SQLite's busy timeout, retried within `budget_s`. With `same` (see SAME),
-    the newest pending row that is this control is answered in the same transaction: (its
-    id, False); else (the new row's id, True)."""
+    waited for with SQLite's busy timeout, retried within `budget_s`. `once`: see
+    `request_at_once`."""
     table = ControlRow._meta.table_name
     row = (command, symbol, json.dumps(args, default=str), time.time())
     deadline = time.monotonic() + budget_s
@@ -243,11 +247,11 @@ def request_at_once(path: Path, command: str, symbol: str, args: dict[str, Any],
             try:
                 con.execute(f"PRAGMA busy_timeout = {int(left * 1000)}")
                 con.execute("BEGIN IMMEDIATE")
-                if same is not None:
+                if once:
                     newest = con.execute(f"SELECT id, command, symbol, args, created_at FROM "
                                          f"{table} WHERE done_at IS NULL ORDER BY id DESC "
                                          "LIMIT 1").fetchone()
-                    held = _same(newest, command, symbol, args, same, row[3])
+                    held = _same(newest, command, symbol, args, row[3])
                     if held is not None:
                         con.execute("COMMIT")
                         return held, False

@@ -55,10 +55,10 @@ def test_request_at_once_answers_the_pending_row_in_its_own_transaction(tmp_path
     config = write_config(tmp_path)
     db = tmp_path / "data" / "bot.sqlite"
     assert bot(config, "signal", ETH, "exit").returncode == 0  # the bot's schema
-    first = control.request_at_once(db, "pause", "*", {"by": "a"}, control.SAME["pause"])
+    first = control.request_at_once(db, "pause", "*", {"by": "a"})
     assert first[1] is True
-    assert control.request_at_once(db, "pause", "*", {"by": "b"}, control.SAME["pause"]) \
+    assert control.request_at_once(db, "pause", "*", {"by": "b"}) \
         == (first[0], False)
-    assert control.request_at_once(db, "unpause", "*", {}, control.SAME["unpause"])[1] is True
-    assert control.request_at_once(db, "pause", "*", {}, control.SAME["pause"])[1] is True
+    assert control.request_at_once(db, "unpause", "*", {})[1] is True
+    assert control.request_at_once(db, "pause", "*", {})[1] is True
     assert control.request_at(db, "pause", "*", {}) > first[0]  # no check: always a new row

@@ -25,17 +25,17 @@ def rows(repo: Repository) -> list[tuple[int, str, str]]:
 def test_the_same_pending_control_is_queued_once(tmp_path):
     repo = Repository(tmp_path / "bot.sqlite")
     try:
-        first, new = request_once(repo, "signal", BTC, ("side",), side="exit", signal_id="a")
+        first, new = request_once(repo, "signal", BTC, side="exit", signal_id="a")
         assert new
-        again, new = request_once(repo, "signal", BTC, ("side",), side="exit", signal_id="b")
+        again, new = request_once(repo, "signal", BTC, side="exit", signal_id="b")
         assert (again, new) == (first, False)
-        other, new = request_once(repo, "signal", BTC, ("side",), side="long", signal_id="c")
+        other, new = request_once(repo, "signal", BTC, side="long", signal_id="c")
         assert new and other != first  # another side is another control
         # the newest pending row is another control now: the exit again is a new row
-        third, new = request_once(repo, "signal", BTC, ("side",), side="exit", signal_id="d")
+        third, new = request_once(repo, "signal", BTC, side="exit", signal_id="d")
         assert new and third not in (first, other)
         mark_done(repo, third, "applied")
-        fourth, new = request_once(repo, "signal", BTC, ("side",), side="exit", signal_id="e")
+        fourth, new = request_once(repo, "signal", BTC, side="exit", signal_id="e")
         assert new and fourth != third  # applied already: no duplicate of it
         assert len(rows(repo)) == 4
     finally:
@@ -49,7 +49,7 @@ def test_presses_at_once_from_many_threads_queue_one_row(tmp_path):
 
     def press() -> None:
         start.wait(10)
-        answers.append(request_once(repo, "kill_switch", "*", ()))
+        answers.append(request_once(repo, "kill_switch", "*"))
 
     threads = [threading.Thread(target=press) for _ in range(8)]
     try:
@@ -73,19 +73,19 @@ def test_a_pending_signal_that_expires_first_is_no_duplicate(tmp_path):
     signal` row with its own `expires_at` already past."""
     repo = Repository(tmp_path / "bot.sqlite")
     try:
-        old, new = request_once(repo, "signal", BTC, ("side",), side="exit", signal_id="a")
+        old, new = request_once(repo, "signal", BTC, side="exit", signal_id="a")
         assert new
         queued_long_ago = time.time() - SIGNAL_TTL_S - 100  # its legacy expiry is past
         repo.writer.submit(lambda: ControlRow.update(created_at=queued_long_ago)
                            .where(ControlRow.id == old).execute())
-        again, new = request_once(repo, "signal", BTC, ("side",), side="exit", signal_id="b")
+        again, new = request_once(repo, "signal", BTC, side="exit", signal_id="b")
         assert new and again != old
         cli = request(repo, "signal", BTC, side="exit", signal_id="c",
                       expires_at=time.time() - 1)  # expired while queued
-        fresh, new = request_once(repo, "signal", BTC, ("side",), side="exit", signal_id="d")
+        fresh, new = request_once(repo, "signal", BTC, side="exit", signal_id="d")
         assert new and fresh not in (old, again, cli)
         # a fresh one is still the same control (a double click)
-        twice, new = request_once(repo, "signal", BTC, ("side",), side="exit", signal_id="e")
+        twice, new = request_once(repo, "signal", BTC, side="exit", signal_id="e")
         assert (twice, new) == (fresh, False)
     finally:
         repo.close()
