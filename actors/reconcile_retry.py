@@ -166,10 +166,10 @@ class ReconcileRetry:
         return reason not in ROUTINE and reason != FEE_UNKNOWN
 
     def owe(self, now: float) -> None:
-        """A reconciliation (not a fee look) was set aside: one is owed, and the Timer runs it
+        """A routine reconciliation (ROUTINE) was set aside: one is owed, and the Timer runs it
         (`why`). Entries still go on the last verified facts for ASIDE_GRACE_S from the first
-        set aside in a row (`stale`); only a failure or the first reconciliation of an
-        incarnation not done yet blocks them at once (actors/loop.py `reconcile`)."""
+        set aside in a row (`stale`); a failure, one asked for by doubt (`doubted`) or the
+        first of an incarnation not done yet blocks them at once (actors/loop.py `reconcile`)."""
         if self.owed_since is None:
             self.owed_since = now
 
